@@ -1,0 +1,8 @@
+"""autodiff: reverse-mode automatic differentiation on scalars, small enough to read in one sitting."""
+from .engine import Value, no_grad, primitive, exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos
+from .functional import grad, value_and_grad, hessian
+from .gradcheck import gradcheck, GradcheckError
+
+__all__ = ["Value", "no_grad", "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
+           "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
+__version__ = "0.1.0"

@@ -1,0 +1,403 @@
+"""The engine: Values, the op table, and the one backward pass that applies the chain rule.
+
+A Value remembers its parents and the op that made it. An op is a forward on plain floats plus one local-derivative
+rule per input. The rules are written with operators and module functions that accept floats *and* Values, so the
+same rule gives a float in an ordinary backward pass and a differentiable Value in higher-order derivatives.
+"""
+import contextlib
+import contextvars
+import math
+import numbers
+import reprlib
+
+__all__ = ["Value", "Constant", "Op", "primitive", "no_grad",
+           "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
+
+# Per thread and per async task: no_grad() in one thread never switches off recording in another.
+_grad_enabled = contextvars.ContextVar("autodiff_grad_enabled", default=True)
+
+
+class Value:
+    """A scalar that remembers how it was computed, so that gradients can flow back through it."""
+
+    __slots__ = ("data", "grad", "label", "parents", "_op", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: np.float64(2) * Value(3) is a Value
+
+    def __init__(self, data, label=""):
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {_show(label)}")
+        self.data = _real(data, "Value")
+        self.grad = 0.0
+        self.label = label
+        self.parents = ()  # the Values this one was computed from, in argument order, with multiplicity
+        self._op = None  # the Op that made this Value; None for a leaf
+
+    @property
+    def op(self):
+        """The name of the op that made this Value; '' for a leaf."""
+        return "" if self._op is None else self._op.name
+
+    def __repr__(self):
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self):
+        return self.data
+
+    def detach(self):
+        """A new leaf with the same data, cut off from this Value's graph."""
+        return Value(self.data)
+
+    def backward(self, grad=1.0):
+        """Fill .grad of every Value this one depends on with d(self)/d(that Value), times `grad`.
+
+        Leaves accumulate across calls, like PyTorch; every other node shows the latest pass.
+        """
+        order = _topo(self)
+        grads = _backprop(order, {self: _real(grad, "backward")}, higher=False)
+        for node in order:
+            if node._op is None:
+                node.grad += grads.get(node, 0.0)  # leaves accumulate: reset with zero_grad() or .grad = 0.0
+            else:
+                node.grad = grads.get(node, 0.0)  # intermediates are reset by every pass
+
+    # Operators: numbers on either side become Constants; each line is one op from the table below.
+    def __add__(self, other): return add(self, other)
+    def __radd__(self, other): return add(other, self)
+    def __sub__(self, other): return sub(self, other)
+    def __rsub__(self, other): return sub(other, self)
+    def __mul__(self, other): return mul(self, other)
+    def __rmul__(self, other): return mul(other, self)
+    def __truediv__(self, other): return div(self, other)
+    def __rtruediv__(self, other): return div(other, self)
+    def __pow__(self, other): return _pow(self, other) if isinstance(other, Value) else _pow_const(self, other)
+    def __rpow__(self, other): return _pow(other, self)
+    def __neg__(self): return neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _abs(self)
+
+    def exp(self): return exp(self)
+    def log(self): return log(self)
+    def sqrt(self): return sqrt(self)
+    def tanh(self): return tanh(self)
+    def sigmoid(self): return sigmoid(self)
+    def relu(self): return relu(self)
+    def leaky_relu(self, slope=0.01): return leaky_relu(self, slope)
+    def sin(self): return sin(self)
+    def cos(self): return cos(self)
+
+
+class Constant(Value):
+    """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for."""
+
+    __slots__ = ()
+
+
+def _node(data, parents, op):
+    """A Value made by an op (skips __init__'s checks: the op has already made `data` a float)."""
+    v = _new(Value)
+    v.data, v.grad, v.label, v.parents, v._op = data, 0.0, "", parents, op
+    return v
+
+
+def _constant(data):
+    v = _new(Constant)
+    v.data, v.grad, v.label, v.parents, v._op = data, 0.0, "", (), None
+    return v
+
+
+_new = object.__new__
+
+
+def _show(x):
+    return reprlib.repr(x)
+
+
+def _real(x, op):
+    """`x` as a float, or a TypeError that names the op and what was given instead."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{op}: {_show(x)} is too large for a float") from None
+    if isinstance(x, Value):
+        raise TypeError(f"{op}: got a Value where a plain number is needed; use .data for its number, "
+                        f"or .detach() for a new leaf")
+    raise TypeError(f"{op}: expected a real number (int or float) or a Value, got {type(x).__name__} {_show(x)}")
+
+
+def _val(x):
+    """The number inside a Value, or the number itself (rules use it for conditions such as x > 0)."""
+    return x.data if isinstance(x, Value) else x
+
+
+class DomainError(ValueError):
+    """An input outside an op's domain (log of 0, division by zero, ...)."""
+
+
+class RangeError(OverflowError):
+    """A result too large for a float (exp of 1000, ...)."""
+
+
+class Op:
+    """A differentiable operation: a forward on floats and one local-derivative rule per input."""
+
+    def __init__(self, name, forward, *derivs):
+        self.name, self.forward, self.derivs = name, forward, derivs
+
+    def __repr__(self):
+        return f"<autodiff op {self.name}>"
+
+    def __call__(self, *args):
+        """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
+        if not any(isinstance(a, Value) for a in args):
+            return self._forward([_real(a, self.name) for a in args])
+        xs = [a.data if isinstance(a, Value) else _real(a, self.name) for a in args]
+        out = self._forward(xs)
+        if not _grad_enabled.get():
+            return _node(out, (), None)
+        parents = tuple(a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs))
+        return _node(out, parents, self)
+
+    def _forward(self, xs):
+        """Run the forward on floats, turning Python's bare arithmetic errors into ones that name the op."""
+        try:
+            out = self.forward(*xs)
+        except (DomainError, RangeError):
+            raise  # already names the op and the operand
+        except (ZeroDivisionError, ValueError) as e:
+            raise DomainError(f"{self.name}{_args(xs)}: {e}") from e
+        except OverflowError as e:
+            raise RangeError(f"{self.name}{_args(xs)}: the result is too large for a float ({e})") from e
+        if type(out) is float:
+            return out
+        if isinstance(out, numbers.Real) and not isinstance(out, bool):
+            return float(out)
+        raise TypeError(f"{self.name}{_args(xs)}: the forward returned {type(out).__name__} {_show(out)}, "
+                        f"expected a real number")
+
+    def _local(self, i, xs):
+        """The local derivative d(out)/d(input i) at inputs xs (floats, or Values for higher order)."""
+        try:
+            return self.derivs[i](*xs)
+        except (ArithmeticError, ValueError) as e:
+            raise DomainError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} "
+                              f"is undefined here ({e})") from e
+
+
+def _args(xs):
+    return "(" + ", ".join(repr(_val(x)) for x in xs) + ")"
+
+
+def primitive(*derivs, name=None):
+    """Define a new op by its forward (on floats) and one derivative function per input.
+
+    >>> @primitive(lambda x: 3 * x ** 2)
+    ... def cube(x):
+    ...     return x ** 3
+    >>> cube(2.0)
+    8.0
+    >>> y = cube(Value(2.0)); y.backward(); y.parents[0].grad
+    12.0
+    """
+    for i, d in enumerate(derivs):
+        if not callable(d):
+            raise TypeError(f"primitive: derivative {i} must be a function of the inputs, "
+                            f"got {type(d).__name__} {_show(d)}")
+
+    def make(forward):
+        import functools
+        import inspect
+        try:
+            params = inspect.signature(forward).parameters.values()
+        except (TypeError, ValueError):  # some builtins have no signature: trust the caller
+            params = None
+        if params is not None and not any(p.kind == p.VAR_POSITIONAL for p in params):
+            n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+            if n != len(derivs):
+                raise TypeError(f"primitive: {forward.__name__} takes {n} input(s) but {len(derivs)} derivative "
+                                f"function(s) were given; give one per input, in order")
+        op = Op(name or forward.__name__, forward, *derivs)
+        functools.update_wrapper(op, forward)
+        return op
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Forwards that need a check or a stable formula. Every one names the op and the operand when it refuses.
+
+def _div(x, y):
+    if y == 0:
+        raise DomainError(f"/: cannot divide {x!r} by zero; keep the denominator away from 0 (e.g. add a small eps)")
+    return x / y
+
+
+def _power(x, y):
+    if x == 0 and y < 0:
+        raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
+    if x < 0 and y != int(y):
+        raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
+    return x ** y
+
+
+def _power_of_value(x, y):
+    if x < 0:
+        raise DomainError(f"**: a negative base {x!r} to a Value power is not differentiable (d/dy x**y = x**y * "
+                          f"log(x)); use a positive base, or a plain number as the exponent")
+    return _power(x, y)
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise RangeError(f"exp: exp({x!r}) overflows a float (inputs above about 709.78 do)") from None
+
+
+def _log(x):
+    if x <= 0:
+        raise DomainError(f"log: log({x!r}) is undefined; log needs a positive number")
+    return math.log(x)
+
+
+def _sqrt(x):
+    if x < 0:
+        raise DomainError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
+    return math.sqrt(x)
+
+
+def _sigmoid(x):
+    if x >= 0:  # two forms, so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _periodic(name, f):
+    def forward(x):
+        if math.isinf(x):
+            raise DomainError(f"{name}: {name}({x!r}) is undefined; {name} needs a finite number")
+        return f(x)
+    return forward
+
+
+def _sign(x):
+    x = _val(x)
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+def _dpow_base(x, y):
+    return 0.0 if _val(y) == 0 else y * x ** (y - 1)
+
+
+def _dpow_exponent(x, y):
+    return 0.0 if _val(x) == 0 else x ** y * log(x)  # 0 ** y is flat in y for y > 0
+
+
+def _dsigmoid(x):
+    s = sigmoid(x)
+    return s * (1 - s)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The op table. Each row: name, forward on floats, then d(out)/d(input) per input. The rules are written with
+# operators and the functions of this table, so they work on floats (backward) and on Values (higher order).
+# A rule for a kink (relu, abs at 0) uses the one-sided value PyTorch uses.
+
+#            name           forward                                  d/dx                          d/dy
+add        = Op("+",        lambda x, y: x + y,                      lambda x, y: 1.0,             lambda x, y: 1.0)
+sub        = Op("-",        lambda x, y: x - y,                      lambda x, y: 1.0,             lambda x, y: -1.0)
+mul        = Op("*",        lambda x, y: x * y,                      lambda x, y: y,               lambda x, y: x)
+div        = Op("/",        _div,                                    lambda x, y: 1 / y,           lambda x, y: -x / y ** 2)
+_pow_const = Op("**",       _power,                                  _dpow_base,                   _dpow_exponent)
+_pow       = Op("**",       _power_of_value,                         _dpow_base,                   _dpow_exponent)
+_leaky     = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,    lambda x, s: 1.0 if _val(x) > 0 else s,
+                                                                     lambda x, s: 0.0 if _val(x) > 0 else x)
+
+neg        = Op("neg",      lambda x: -x,                            lambda x: -1.0)                # -x
+_abs       = Op("abs",      abs,                                     _sign)                         # |x|' = sign(x)
+exp        = Op("exp",      _exp,                                    lambda x: exp(x))              # e^x
+log        = Op("log",      _log,                                    lambda x: 1 / x)               # ln x
+sqrt       = Op("sqrt",     _sqrt,                                   lambda x: 0.5 / sqrt(x))       # x^(1/2)
+tanh       = Op("tanh",     math.tanh,                               lambda x: 1 - tanh(x) ** 2)    # stable in math
+sigmoid    = Op("sigmoid",  _sigmoid,                                _dsigmoid)                     # s' = s(1 - s)
+relu       = Op("relu",     lambda x: 0.0 if x <= 0 else x,          lambda x: 1.0 if _val(x) > 0 else 0.0)
+sin        = Op("sin",      _periodic("sin", math.sin),              lambda x: cos(x))
+cos        = Op("cos",      _periodic("cos", math.cos),              lambda x: -sin(x))
+
+
+def leaky_relu(x, slope=0.01):
+    """x for x > 0, else slope * x; the slope is an input like any other (a Constant unless it is a Value)."""
+    return _leaky(x, slope)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The backward pass.
+
+def _topo(root):
+    """Every node `root` depends on, each after its parents: an iterative depth-first walk, parents in order."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
+    return order
+
+
+def _backprop(order, grads, higher):
+    """The chain rule, the one loop for every pass: last node first, push its grad to its parents.
+
+    `grads` maps nodes to d(root)/d(node) and starts with the seed. With higher=True the local derivatives are
+    computed from the parent Values themselves, so every grad is a Value that can be differentiated again.
+    """
+    for node in reversed(order):
+        g = grads.get(node)
+        op = node._op
+        if g is None or op is None:
+            continue
+        parents = node.parents
+        xs = [p if higher and type(p) is not Constant else p.data for p in parents]
+        for i, p in enumerate(parents):
+            if type(p) is Constant:
+                continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
+            contribution = g * op._local(i, xs)
+            grads[p] = grads[p] + contribution if p in grads else contribution  # fan-out: contributions add up
+    return grads
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Switching recording off.
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: inside it, ops compute plain leaf Values and record no graph."""
+
+    def __init__(self):
+        self._tokens = []
+
+    def __enter__(self):
+        self._tokens.append(_grad_enabled.set(False))
+        return self
+
+    def __exit__(self, *exc):
+        _grad_enabled.reset(self._tokens.pop())
+        return False
+
+    def _recreate_cm(self):
+        return type(self)()  # a decorated function gets a fresh manager per call: safe in threads and recursion
+
+
+@contextlib.contextmanager
+def _recording():
+    """Switch recording on for a while (grad() needs a graph even when called under no_grad)."""
+    token = _grad_enabled.set(True)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
