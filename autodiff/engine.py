@@ -178,13 +178,21 @@ class Op:
         raise TypeError(f"{self.name}{_args(xs)}: the forward returned {type(out).__name__} {_show(out)}, "
                         f"expected a real number")
 
-    def _local(self, i, xs):
-        """The local derivative d(out)/d(input i) at inputs xs (floats, or Values for higher order)."""
+    def _local(self, i, xs, higher):
+        """The local derivative d(out)/d(input i) at xs: a float, or with higher=True maybe a Value."""
         try:
-            return self.derivs[i](*xs)
+            d = self.derivs[i](*xs)
         except (ArithmeticError, ValueError) as e:
             raise DomainError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} "
                               f"is undefined here ({e})") from e
+        if type(d) is float or higher and isinstance(d, Value):
+            return d
+        if isinstance(d, numbers.Real) and not isinstance(d, bool):
+            return float(d)
+        if isinstance(d, Value):  # a rule that made a Value from plain numbers: keep the number
+            return d.data
+        raise TypeError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} returned "
+                        f"{type(d).__name__} {_show(d)}; a derivative rule must return a number or a Value")
 
 
 def _args(xs):
@@ -339,15 +347,18 @@ def leaky_relu(x, slope=0.01):
 
 def _topo(root):
     """Every node `root` depends on, each after its parents: an iterative depth-first walk, parents in order."""
-    order, seen, stack = [], set(), [(root, False)]
+    order, seen, done, stack = [], set(), set(), [root]
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
+        node = stack.pop()
+        if node in done:
+            continue
+        if node in seen:  # second visit: its parents are all in order now
+            done.add(node)
             order.append(node)
-        elif node not in seen:
+        else:  # first visit: come back to it after its parents
             seen.add(node)
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
+            stack.append(node)
+            stack.extend(p for p in reversed(node.parents) if p not in seen)
     return order
 
 
@@ -367,7 +378,7 @@ def _backprop(order, grads, higher):
         for i, p in enumerate(parents):
             if type(p) is Constant:
                 continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
-            contribution = g * op._local(i, xs)
+            contribution = g * op._local(i, xs, higher)
             grads[p] = grads[p] + contribution if p in grads else contribution  # fan-out: contributions add up
     return grads
 

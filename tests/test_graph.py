@@ -1,0 +1,238 @@
+"""Graph shapes, backward() semantics, memory (no reference cycles), no_grad, and the Value's surface."""
+import gc
+import math
+import threading
+import weakref
+
+import pytest
+
+import autodiff
+from autodiff import Value, no_grad
+from autodiff.engine import Constant
+
+
+# ----- the Value's surface -----------------------------------------------------------------------------------------
+
+def test_attributes_of_a_leaf():
+    x = Value(3, label="x")
+    assert type(x.data) is float and x.data == 3.0
+    assert x.grad == 0.0 and type(x.grad) is float
+    assert (x.label, x.op, x.parents) == ("x", "", ())
+
+
+def test_repr_with_and_without_label():
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(-0.5, label="w")) == "Value(data=-0.5, grad=0.0, label='w')"
+
+
+def test_identity_semantics_and_hashable():
+    a, b = Value(1.0), Value(1.0)
+    assert a is not b and a != b and a == a
+    assert len({a: 1, b: 2}) == 2
+
+
+def test_op_names_and_parents_in_argument_order():
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    cases = [(x + y, "+"), (x - y, "-"), (x * y, "*"), (x / y, "/"), (x ** y, "**")]
+    for out, op in cases:
+        assert out.op == op and out.parents == (x, y)
+    assert (y - x).parents == (y, x)
+    assert (-x).op == "neg" and abs(x).op == "abs" and x.exp().op == "exp"
+
+
+def test_numbers_become_constant_leaves_in_argument_order():
+    x = Value(1.0)
+    out = 2 - x
+    c, p = out.parents
+    assert isinstance(c, Constant) and isinstance(c, Value) and c.data == 2.0 and c.op == "" and p is x
+    out.backward()
+    assert x.grad == -1.0 and c.grad == 0.0  # no gradient is computed for a number
+
+
+def test_float_conversion_and_detach():
+    x = Value(2.5)
+    y = x * 2
+    assert float(y) == 5.0
+    d = y.detach()
+    assert d is not y and d.data == 5.0 and d.parents == () and d.op == ""
+    (d * 3).backward()
+    assert x.grad == 0.0 and d.grad == 3.0
+
+
+# ----- graph shapes ------------------------------------------------------------------------------------------------
+
+def test_same_node_twice():
+    a = Value(3.0)
+    b = a + a
+    assert b.parents == (a, a)
+    b.backward()
+    assert a.grad == 2.0
+    a2 = Value(3.0)
+    (a2 * a2).backward()
+    assert a2.grad == 6.0
+
+
+def test_diamond():
+    a = Value(2.0)
+    b, c = a * 3, a + 1  # both depend on a
+    d = b * c  # d = 3a(a + 1) -> dd/da = 6a + 3
+    d.backward()
+    assert a.grad == 15.0 and b.grad == 3.0 and c.grad == 6.0
+
+
+def test_unused_input_gets_zero():
+    x, y = Value(1.0), Value(2.0)
+    (x * 5).backward()
+    assert (x.grad, y.grad) == (5.0, 0.0)
+
+
+def test_constant_root():
+    r = Value(4.0)
+    r.backward()
+    assert r.grad == 1.0
+
+
+def test_root_that_does_not_depend_on_a_leaf_through_a_number():
+    x = Value(3.0)
+    out = x * 0
+    out.backward()
+    assert out.data == 0.0 and x.grad == 0.0
+
+
+def test_backward_twice_doubles_leaves_and_keeps_intermediates():
+    x, y = Value(2.0), Value(3.0)
+    z = x * y
+    w = z + x
+    w.backward()
+    first = (x.grad, y.grad, z.grad, w.grad)
+    assert first == (4.0, 2.0, 1.0, 1.0)
+    w.backward()
+    assert (x.grad, y.grad) == (8.0, 4.0)  # leaves accumulate exactly
+    assert (z.grad, w.grad) == (1.0, 1.0)  # intermediates show the latest pass, never garbage
+
+
+def test_intermediate_reused_as_root_of_a_smaller_graph():
+    x = Value(2.0)
+    z = x * x
+    w = z * 3
+    w.backward()
+    assert z.grad == 3.0
+    z.backward()  # z is now the root: its grad is reset and seeded, not added to
+    assert z.grad == 1.0 and x.grad == 12.0 + 4.0
+
+
+def test_backward_seed():
+    x = Value(2.0)
+    (x * x).backward(grad=0.5)
+    assert x.grad == 2.0
+
+
+def test_long_chain_of_reused_nodes_is_exact():
+    x = Value(1.5)
+    y = x
+    for _ in range(50):
+        y = y * 0.5 + x  # every step uses x again
+    y.backward()
+    assert x.grad == pytest.approx(sum(0.5 ** k for k in range(50)), rel=1e-15)
+
+
+@pytest.mark.slow
+def test_million_op_chain_backpropagates_and_is_freed():
+    n = 1_000_000
+    x = Value(1.0)
+    y = x
+    for _ in range(n):
+        y = y * 1.0000001
+    assert y.data == pytest.approx(1.0000001 ** n, rel=1e-9)
+    y.backward()
+    assert x.grad == pytest.approx(1.0000001 ** n, rel=1e-9)
+    ref = weakref.ref(y)
+    del y  # a million-deep chain is freed by refcounting without overflowing the C stack
+    assert ref() is None
+
+
+# ----- memory: graphs are freed by refcounting --------------------------------------------------------------------
+
+def _graph(x, y):
+    z = (x * y + x.exp() - y / 2) ** 2
+    z = z.tanh() + z.sigmoid() + abs(z) + z.relu() + z.leaky_relu() + z.sin() * z.cos() + (z + 1).log()
+    return z + (z * z).sqrt() + 2 ** z - x ** y
+
+
+def test_no_reference_cycles_graphs_free_without_the_cycle_collector():
+    gc.collect()
+    gc.disable()
+    try:
+        x, y = Value(0.3), Value(0.7)
+        out = _graph(x, y)
+        out.backward()
+        refs = [weakref.ref(out)] + [weakref.ref(p) for p in out.parents]
+        del out
+        assert all(r() is None for r in refs)
+        assert x.grad != 0.0  # the leaves the user holds are still there
+    finally:
+        gc.enable()
+
+
+def test_higher_order_leaves_no_cycles():
+    gc.collect()
+    gc.disable()
+    try:
+        assert autodiff.hessian(lambda a, b: _graph(a, b))(0.3, 0.7)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+# ----- no_grad -----------------------------------------------------------------------------------------------------
+
+def test_no_grad_builds_plain_leaves():
+    x = Value(2.0)
+    with no_grad():
+        y = x * 3 + x.exp()
+    assert y.parents == () and y.op == "" and y.data == pytest.approx(6 + math.exp(2))
+    z = x * 3
+    assert z.parents == (x, z.parents[1])  # recording is back on
+
+
+def test_no_grad_nests_and_restores_after_errors():
+    x = Value(1.0)
+    with no_grad():
+        with no_grad():
+            assert (x * 2).parents == ()
+        assert (x * 2).parents == ()
+        with pytest.raises(ValueError):
+            with no_grad():
+                Value(0.0).log()
+        assert (x * 2).parents == ()
+    assert len((x * 2).parents) == 2
+
+
+def test_no_grad_as_decorator_also_when_recursive():
+    @no_grad()
+    def f(v, depth):
+        out = v * 2
+        assert out.parents == ()
+        return f(out, depth - 1) if depth else out
+
+    assert f(Value(1.0), 5).data == 64.0
+    assert len((Value(1.0) * 2).parents) == 2
+
+
+def test_no_grad_is_per_thread():
+    seen = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def other():
+        inside.wait()
+        seen["other"] = len((Value(1.0) * 2).parents)
+        release.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    with no_grad():
+        inside.set()
+        release.wait(10)
+        seen["main"] = len((Value(1.0) * 2).parents)
+    t.join()
+    assert seen == {"other": 2, "main": 0}
