@@ -1,8 +1,12 @@
 """The engine: Values, the op table, and the one backward pass that applies the chain rule.
 
-A Value remembers its parents and the op that made it. An op is a forward on plain floats plus one local-derivative
-rule per input. The rules are written with operators and module functions that accept floats *and* Values, so the
-same rule gives a float in an ordinary backward pass and a differentiable Value in higher-order derivatives.
+A Value records its parents and the op that made it. An op is a forward on plain floats plus one local-derivative
+rule per input; a node's local chain rule is its op's rules applied to its parents. Keeping the op (one shared
+object) rather than a fresh closure per node means that no node refers back to itself, so a graph is freed by
+reference counting the moment it is dropped, and the cyclic garbage collector has nothing to do.
+
+The rules are written with operators and the functions of this module, which accept floats *and* Values: the same
+rule gives a float in an ordinary backward pass and a differentiable Value for higher-order derivatives.
 """
 import contextlib
 import contextvars
@@ -387,9 +391,13 @@ def _backprop(order, grads, higher):
 # Switching recording off.
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator: inside it, ops compute plain leaf Values and record no graph."""
+    """Context manager and decorator (`@no_grad` or `@no_grad()`): inside it, ops make plain leaves, no graph."""
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)  # bare @no_grad: decorate func right away
+
+    def __init__(self, func=None):
         self._tokens = []
 
     def __enter__(self):

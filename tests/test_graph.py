@@ -219,6 +219,17 @@ def test_no_grad_as_decorator_also_when_recursive():
     assert len((Value(1.0) * 2).parents) == 2
 
 
+def test_no_grad_as_bare_decorator_keeps_the_function_name():
+    @no_grad
+    def double(v):
+        """Twice v."""
+        return v * 2
+
+    out = double(Value(3.0))
+    assert out.data == 6.0 and out.parents == ()
+    assert double.__name__ == "double" and double.__doc__ == "Twice v."
+
+
 def test_no_grad_is_per_thread():
     seen = {}
     inside, release = threading.Event(), threading.Event()
