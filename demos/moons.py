@@ -1,0 +1,143 @@
+"""Train a small MLP on two interleaving half-moons, the classic demo of a scalar engine, and draw what it learned.
+
+Run it with:  python demos/moons.py            (python demos/moons.py --help lists every flag)
+"""
+import argparse
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+from autodiff import no_grad
+from nn import MLP, SGD, hinge_loss
+
+
+def make_moons(n=100, noise=0.1, seed=0):
+    """Two interleaving half circles with Gaussian noise; labels -1 (upper moon) and +1 (lower moon)."""
+    rng = random.Random(seed)
+    n_upper = n // 2
+    points, labels = [], []
+    for i in range(n):
+        upper = i < n_upper
+        m = n_upper if upper else n - n_upper
+        t = math.pi * (i if upper else i - n_upper) / max(m - 1, 1)
+        x, y = (math.cos(t), math.sin(t)) if upper else (1 - math.cos(t), 0.5 - math.sin(t))
+        points.append([x + rng.gauss(0, noise), y + rng.gauss(0, noise)])
+        labels.append(-1 if upper else 1)
+    order = list(range(n))
+    rng.shuffle(order)
+    return [points[i] for i in order], [labels[i] for i in order]
+
+
+def loss_and_accuracy(model, X, y, alpha=1e-4):
+    """Hinge loss plus alpha * L2 of the parameters, and the fraction classified right."""
+    scores = [model(x)[0] for x in X]
+    reg = alpha * sum(p * p for p in model.parameters())
+    accuracy = sum((s.data > 0) == (label > 0) for s, label in zip(scores, y)) / len(y)
+    return hinge_loss(scores, y) + reg, accuracy
+
+
+def train(model, X, y, steps=100, lr=1.0, progress=None):
+    """SGD with a learning rate decaying linearly from lr to lr/10; returns [(loss, accuracy)] per step."""
+    optimizer = SGD(model.parameters(), lr=lr)
+    history = []
+    for k in range(steps):
+        loss, accuracy = loss_and_accuracy(model, X, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.lr = lr * (1.0 - 0.9 * k / steps)
+        optimizer.step()
+        history.append((loss.data, accuracy))
+        if progress is not None:
+            progress.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
+            progress.update()
+    return history
+
+
+@no_grad()
+def decision_grid(model, X, size=40):
+    """The model's score on a size x size grid around the data."""
+    xs, ys = [p[0] for p in X], [p[1] for p in X]
+    x0, x1, y0, y1 = min(xs) - 0.5, max(xs) + 0.5, min(ys) - 0.5, max(ys) + 0.5
+    gx = [x0 + (x1 - x0) * i / (size - 1) for i in range(size)]
+    gy = [y0 + (y1 - y0) * j / (size - 1) for j in range(size)]
+    return gx, gy, [[model([x, y_])[0].data for x in gx] for y_ in gy]
+
+
+def plot(model, X, y, history, out):
+    """Decision boundary (and the training curve) as PNG and SVG; returns the paths written."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gx, gy, z = decision_grid(model, X)
+    fig, (ax, curve) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [1.3, 1]})
+    ax.contourf(gx, gy, z, levels=[-1e9, 0, 1e9], colors=["#f4c2a1", "#a9cbe8"], alpha=0.8)
+    ax.contour(gx, gy, z, levels=[0], colors="#333333", linewidths=1.2)
+    for label, color, marker in ((-1, "#d95f02", "o"), (1, "#1f78b4", "s")):
+        pts = [p for p, t in zip(X, y) if t == label]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=color, marker=marker, s=22, edgecolors="white",
+                   linewidths=0.5, label=f"class {label:+d}")
+    ax.set_title(f"MLP(2, [16, 16, 1]) after {len(history)} steps: decision boundary", fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    steps = range(1, len(history) + 1)
+    lines = curve.plot(steps, [h[0] for h in history], color="#333333", label="loss (hinge + L2)")
+    curve.set_xlabel("step")
+    curve.set_ylabel("loss")
+    twin = curve.twinx()
+    lines += twin.plot(steps, [h[1] for h in history], color="#1f78b4", label="training accuracy")
+    twin.set_ylabel("training accuracy")
+    twin.set_ylim(0, 1.05)
+    curve.set_title("Training", fontsize=10)
+    curve.legend(handles=lines, loc="center right", fontsize=8)
+    fig.tight_layout()
+    paths = [out / "decision_boundary.png", out / "decision_boundary.svg"]
+    for path in paths:
+        fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Train MLP(2, [16, 16, 1]) on two moons with hinge loss + L2 and SGD, "
+                                            "then write the decision boundary and the model into an output folder.")
+    p.add_argument("--steps", type=int, default=100, help="training steps (default: 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data set and of the model's weights (default: 0)")
+    p.add_argument("--samples", type=int, default=100, help="number of points in the data set (default: 100)")
+    p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the noise (default: 0.1)")
+    p.add_argument("--lr", type=float, default=1.0, help="initial learning rate, decaying to lr/10 (default: 1.0)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if args.steps < 1 or args.samples < 4 or args.lr <= 0 or args.noise < 0:
+        p.error("--steps must be >= 1, --samples >= 4, --lr > 0 and --noise >= 0")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from tqdm import tqdm
+
+    X, y = make_moons(args.samples, args.noise, args.seed)
+    model = MLP(2, [16, 16, 1], seed=args.seed)
+    print(f"{model}: {len(model.parameters())} parameters, {len(X)} points")
+    start = time.perf_counter()
+    with tqdm(total=args.steps, desc="training", unit="step", disable=args.no_progress) as bar:
+        history = train(model, X, y, args.steps, args.lr, bar)
+    seconds = time.perf_counter() - start
+    loss, accuracy = history[-1]
+    print(f"step {args.steps}: loss {loss:.4f}, training accuracy {accuracy:.0%} ({seconds:.1f} s)")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = plot(model, X, y, history, args.out)
+    model.save(args.out / "model.json")
+    written.append(args.out / "model.json")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return history
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,92 @@
+"""Losses, each the mean over a list of samples (PyTorch's default reduction), built from Value ops only."""
+import math
+import numbers
+
+from autodiff import Value, exp, log
+
+__all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy"]
+
+
+def _pairs(preds, targets, where):
+    """The predictions and targets as two lists of equal, non-zero length."""
+    preds = [preds] if isinstance(preds, (Value, numbers.Real)) else list(preds)
+    targets = [targets] if isinstance(targets, (Value, numbers.Real)) else list(targets)
+    if len(preds) != len(targets):
+        raise ValueError(f"{where}: {len(preds)} predictions but {len(targets)} targets; give one target per prediction")
+    if not preds:
+        raise ValueError(f"{where}: no predictions; the mean of nothing is undefined")
+    for i, p in enumerate(preds):
+        if not isinstance(p, (Value, numbers.Real)) or isinstance(p, bool):
+            hint = " (a model returns a list: take model(x)[0])" if isinstance(p, (list, tuple)) else ""
+            raise ValueError(f"{where}: prediction {i} is a {type(p).__name__}, expected a Value or a number{hint}")
+    return preds, targets
+
+
+def _number(t, i, where):
+    t = t.data if isinstance(t, Value) else t
+    if isinstance(t, bool) or not isinstance(t, numbers.Real) or not math.isfinite(t):
+        raise ValueError(f"{where}: target {i} is {t!r}, expected a finite number")
+    return float(t)
+
+
+def _sum(terms):
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _mean(terms):
+    return _sum(terms) * (1.0 / len(terms))
+
+
+def mse_loss(preds, targets):
+    """mean_i (pred_i - target_i)^2."""
+    preds, targets = _pairs(preds, targets, "mse_loss")
+    return _mean([(p - t) ** 2 for p, t in zip(preds, targets)])
+
+
+def hinge_loss(scores, labels):
+    """mean_i relu(1 - y_i * score_i), the max-margin loss, for labels y_i in {-1, +1}."""
+    scores, labels = _pairs(scores, labels, "hinge_loss")
+    for i, y in enumerate(labels):
+        if _number(y, i, "hinge_loss") not in (-1.0, 1.0):
+            raise ValueError(f"hinge_loss: label {i} is {y!r}; hinge labels are -1 or +1")
+    return _mean([(1 - y * s).relu() for s, y in zip(scores, labels)])
+
+
+def _softplus(z):
+    """log(1 + e^z) without overflow: z + log(1 + e^-z) for z >= 0, log(1 + e^z) below (both smooth, equal at 0)."""
+    if (z.data if isinstance(z, Value) else z) >= 0:
+        return z + log(1 + exp(-z))
+    return log(1 + exp(z))
+
+
+def binary_cross_entropy(logits, targets):
+    """mean_i [softplus(z_i) - y_i z_i] = -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], on logits z.
+
+    Stable for logits of any size; targets are probabilities in [0, 1] (usually the labels 0 and 1).
+    """
+    logits, targets = _pairs(logits, targets, "binary_cross_entropy")
+    for i, y in enumerate(targets):
+        if not 0.0 <= _number(y, i, "binary_cross_entropy") <= 1.0:
+            raise ValueError(f"binary_cross_entropy: target {i} is {y!r}; targets are probabilities in [0, 1]")
+    return _mean([_softplus(z) - y * z for z, y in zip(logits, targets)])
+
+
+def cross_entropy(logits, target):
+    """-log softmax(logits)[target] = logsumexp(logits) - logits[target], for one sample and its integer class."""
+    logits = [logits] if isinstance(logits, Value) else list(logits)
+    if not logits:
+        raise ValueError("cross_entropy: no logits")
+    for i, z in enumerate(logits):
+        if isinstance(z, bool) or not isinstance(z, (Value, numbers.Real)):
+            raise ValueError(f"cross_entropy: logit {i} is a {type(z).__name__}, expected a Value or a number")
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral):
+        raise ValueError(f"cross_entropy: the class must be an int in 0..{len(logits) - 1}, got {target!r}")
+    if not 0 <= target < len(logits):
+        raise ValueError(f"cross_entropy: class {target} is out of range for {len(logits)} logits "
+                         f"(classes are 0..{len(logits) - 1})")
+    # log-sum-exp around the largest logit m: exp never overflows, and since m is a constant the gradient is exact
+    m = max(z.data if isinstance(z, Value) else float(z) for z in logits)
+    return log(_sum([exp(z - m) for z in logits])) + m - logits[target]

@@ -1,0 +1,256 @@
+"""Modules: a neuron, a layer, a multi-layer perceptron. Nothing here computes a gradient: they are all Values.
+
+Notation of the notes: a neuron j computes net_j = sum_k w_kj o_k + b_j and outputs o_j = phi(net_j); the bias is the
+weight of an extra input that is always 1 (the "augmented weight").
+"""
+import math
+import random
+
+from autodiff import Value
+
+from .serialize import read_model, write_model
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+
+# name: (phi, the gain of the initialisation; see Neuron)
+ACTIVATIONS = {
+    "relu": (lambda v: v.relu(), math.sqrt(2.0)),
+    "leaky_relu": (lambda v: v.leaky_relu(), math.sqrt(2.0)),
+    "tanh": (lambda v: v.tanh(), 1.0),
+    "sigmoid": (lambda v: v.sigmoid(), 1.0),
+    "linear": (lambda v: v, 1.0),
+}
+
+
+def _activation(name, where):
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{where}: unknown activation {name!r}; choose one of {', '.join(map(repr, ACTIVATIONS))}")
+    return ACTIVATIONS[name][0]
+
+
+def _count(n, what, where):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{where}: {what} must be a positive int, got {n!r}")
+    return n
+
+
+def _inputs(x, n, where):
+    """The inputs as a list of the right length (floats and Values are both fine)."""
+    if isinstance(x, (Value, int, float)):
+        x = [x]
+    x = list(x)
+    if len(x) != n:
+        raise ValueError(f"{where}: expected {n} input(s), got {len(x)}")
+    return x
+
+
+class Module:
+    """Something with parameters: named, listed, zeroed, saved and loaded the same way for every model."""
+
+    def named_parameters(self):
+        """[(dotted name, Value)] in a fixed order: attributes in definition order, lists by index.
+
+        A Value (or module) reachable twice is listed once, under its first name.
+        """
+        found, seen = [], set()
+        stack = [("", self)]
+        while stack:  # iterative, so that deep user models cannot hit the recursion limit
+            prefix, obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, Value):
+                found.append((prefix, obj))
+                continue
+            items = (vars(obj).items() if isinstance(obj, Module)
+                     else ((str(i), v) for i, v in enumerate(obj)) if isinstance(obj, (list, tuple)) else ())
+            children = [(f"{prefix}.{k}" if prefix else k, v) for k, v in items
+                        if not k.startswith("_") and isinstance(v, (Value, Module, list, tuple))]
+            stack.extend(reversed(children))
+        return found
+
+    def parameters(self):
+        """Every parameter Value, in the order of named_parameters()."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self):
+        """{dotted name: float}, every parameter's value."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state, *, source="state_dict"):
+        """Set every parameter from `state`; on any problem raise ValueError and change nothing."""
+        params = dict(self.named_parameters())
+        if not isinstance(state, dict):
+            raise ValueError(f"{source}: expected a dict of parameter values, got {type(state).__name__}")
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        if missing or unexpected:
+            parts = ([f"missing {_few(missing)}"] if missing else []) + (
+                [f"unexpected {_few(unexpected)}"] if unexpected else [])
+            raise ValueError(f"{source}: wrong architecture for this {type(self).__name__}: {'; '.join(parts)}")
+        values = {}
+        for name in params:
+            v = state[name]
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                shape = f"a list of {len(v)}" if isinstance(v, (list, tuple)) else type(v).__name__
+                raise ValueError(f"{source}: wrong shape for {name}: expected a number, got {shape}")
+            if not math.isfinite(v):
+                raise ValueError(f"{source}: {name} is {v}, not a finite number")
+            values[name] = float(v)
+        for name, p in params.items():  # all checked: now change the model
+            p.data = values[name]
+
+    def config(self):
+        """The arguments that rebuild this module's architecture (None if unknown)."""
+        return None
+
+    def save(self, path):
+        """Write the model to a versioned JSON file, atomically: a failure leaves any old file as it was."""
+        write_model(path, type(self).__name__, self.config(), self.state_dict())
+
+    def load(self, path):
+        """Load parameters saved by save() into this model; ValueError (naming the file) changes nothing."""
+        kind, config, state = read_model(path)
+        self._check_file(path, kind, config)
+        self.load_state_dict(state, source=str(path))
+        return self
+
+    @classmethod
+    def from_file(cls, path):
+        """Build a model of this class from a file written by save(), architecture and all."""
+        kind, config, state = read_model(path)
+        if kind != cls.__name__ or config is None:
+            raise ValueError(f"{path}: holds a {kind}, not a {cls.__name__}")
+        try:
+            model = cls(**config)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: its architecture {config} is not valid: {e}") from None
+        model.load_state_dict(state, source=str(path))
+        return model
+
+    def _check_file(self, path, kind, config):
+        if kind != type(self).__name__:
+            raise ValueError(f"{path}: wrong architecture: the file holds a {kind}, this model is a "
+                             f"{type(self).__name__}")
+        mine = self.config()
+        if mine is not None and config is not None and config != mine:
+            diff = ", ".join(f"{k} {config.get(k)!r} in the file but {mine.get(k)!r} here"
+                             for k in mine if config.get(k) != mine.get(k))
+            raise ValueError(f"{path}: wrong architecture: {diff or config}")
+
+    def _name_parameters(self):
+        for name, p in self.named_parameters():
+            p.label = name  # drawings and gradcheck tables show the dotted name
+
+
+def _few(names, n=3):
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+class Neuron(Module):
+    """o = phi(sum_k w_k x_k + b).
+
+    Initialisation: w_k uniform in [-a, a] with a = gain * sqrt(3 / nin), so that Var(w) = gain^2 / nin keeps the
+    variance of net the same from layer to layer (He et al. with gain sqrt(2) for relu-like phi, LeCun with gain 1
+    otherwise): small and random, as the notes ask. b starts at 0.
+    """
+
+    def __init__(self, nin, activation="relu", rng=None):
+        _count(nin, "nin", "Neuron")
+        self._phi = _activation(activation, "Neuron")
+        self.activation = activation
+        rng = random if rng is None else rng  # None: Python's global random, so random.seed() applies
+        a = ACTIVATIONS[activation][1] * math.sqrt(3.0 / nin)
+        self.w = [Value(rng.uniform(-a, a)) for _ in range(nin)]
+        self.b = Value(0.0)
+        self._name_parameters()
+
+    def __call__(self, x):
+        x = _inputs(x, len(self.w), "Neuron")
+        net = self.b
+        for w, xi in zip(self.w, x):
+            net = net + w * xi
+        return self._phi(net)
+
+    def config(self):
+        return {"nin": len(self.w), "activation": self.activation}
+
+    def __repr__(self):
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """nout neurons that see the same inputs; calling it always returns a list, even of one."""
+
+    def __init__(self, nin, nout, activation="relu", rng=None):
+        _count(nin, "nin", "Layer")
+        _count(nout, "nout", "Layer")
+        _activation(activation, "Layer")
+        self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
+        self._name_parameters()
+
+    def __call__(self, x):
+        x = _inputs(x, len(self.neurons[0].w), "Layer")
+        return [n(x) for n in self.neurons]
+
+    def config(self):
+        return {"nin": len(self.neurons[0].w), "nout": len(self.neurons), "activation": self.neurons[0].activation}
+
+    def __repr__(self):
+        c = self.config()
+        return f"Layer({c['nin']}, {c['nout']}, activation={c['activation']!r})"
+
+
+class MLP(Module):
+    """g(x) = f^L(W^L f^(L-1)(... f^1(W^1 x))): hidden layers use `activation`, the last `output_activation`.
+
+    Calling it always returns a list (of one Value for one output). The same seed gives the same model.
+    """
+
+    def __init__(self, nin, nouts, activation="relu", output_activation="linear", seed=None):
+        _count(nin, "nin", "MLP")
+        if isinstance(nouts, int) and not isinstance(nouts, bool):
+            nouts = [nouts]
+        if not isinstance(nouts, (list, tuple)) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        for n in nouts:
+            _count(n, "every layer size in nouts", "MLP")
+        _activation(activation, "MLP")
+        _activation(output_activation, "MLP (output_activation)")
+        self.activation, self.output_activation = activation, output_activation
+        rng = random if seed is None else random.Random(seed)
+        sizes = [nin] + list(nouts)
+        last = len(nouts) - 1
+        self.layers = [Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation, rng)
+                       for i in range(len(nouts))]
+        self._name_parameters()
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def config(self):
+        return {"nin": len(self.layers[0].neurons[0].w), "nouts": [len(la.neurons) for la in self.layers],
+                "activation": self.activation, "output_activation": self.output_activation}
+
+    def to_torch(self):
+        """An equivalent torch.nn.Sequential in float64 (same weights, outputs and gradients)."""
+        from .interop import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, seq):
+        """An MLP with the weights of a torch.nn.Sequential of Linear layers and activations."""
+        from .interop import from_torch
+        return from_torch(cls, seq)
+
+    def __repr__(self):
+        c = self.config()
+        return (f"MLP({c['nin']}, {c['nouts']}, activation={c['activation']!r}, "
+                f"output_activation={c['output_activation']!r})")

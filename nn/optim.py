@@ -1,0 +1,84 @@
+"""Optimizers with PyTorch's update rules: they read each parameter's .grad and change its .data."""
+import math
+import numbers
+
+from autodiff import Value
+
+__all__ = ["SGD", "Adam"]
+
+
+def _hyper(name, value, where, upper=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 or (
+            upper is not None and not value < upper):
+        bound = f" and below {upper}" if upper is not None else ""
+        raise ValueError(f"{where}: {name} must be a number >= 0{bound}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Holds the parameters; zero_grad() clears their gradients, step() updates them."""
+
+    def __init__(self, params, where):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{where}: no parameters to optimize (give model.parameters())")
+        for i, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise ValueError(f"{where}: parameter {i} is a {type(p).__name__}, expected a Value")
+        self.params = params
+
+    def zero_grad(self):
+        """Set every parameter's .grad to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+
+class SGD(Optimizer):
+    """p -= lr * v, with g = grad + weight_decay * p and v = momentum * v + g (v = g on the first step)."""
+
+    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, "SGD")
+        self.lr = _hyper("lr", lr, "SGD")
+        self.momentum = _hyper("momentum", momentum, "SGD")
+        self.weight_decay = _hyper("weight_decay", weight_decay, "SGD")
+        self._velocity = None
+
+    def step(self):
+        """One update of every parameter from its current .grad."""
+        grads = [p.grad + self.weight_decay * p.data for p in self.params]
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = grads
+            else:
+                self._velocity = [self.momentum * v + g for v, g in zip(self._velocity, grads)]
+            grads = self._velocity
+        for p, g in zip(self.params, grads):
+            p.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba), as torch.optim.Adam: weight decay is added to the gradient (not decoupled)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, "Adam")
+        self.lr = _hyper("lr", lr, "Adam")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_hyper("beta1", betas[0], "Adam", 1.0), _hyper("beta2", betas[1], "Adam", 1.0))
+        self.eps = _hyper("eps", eps, "Adam")
+        self.weight_decay = _hyper("weight_decay", weight_decay, "Adam")
+        self._t = 0
+        self._m = [0.0] * len(self.params)
+        self._v = [0.0] * len(self.params)
+
+    def step(self):
+        """One update of every parameter from its current .grad."""
+        b1, b2 = self.betas
+        self._t += 1
+        correction1, correction2 = 1 - b1 ** self._t, 1 - b2 ** self._t
+        for i, p in enumerate(self.params):
+            g = p.grad + self.weight_decay * p.data
+            self._m[i] = b1 * self._m[i] + (1 - b1) * g
+            self._v[i] = b2 * self._v[i] + (1 - b2) * g * g
+            denom = math.sqrt(self._v[i]) / math.sqrt(correction2) + self.eps
+            p.data -= self.lr / correction1 * self._m[i] / denom
