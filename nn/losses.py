@@ -19,6 +19,9 @@ def _pairs(preds, targets, where):
         if not isinstance(p, (Value, numbers.Real)) or isinstance(p, bool):
             hint = " (a model returns a list: take model(x)[0])" if isinstance(p, (list, tuple)) else ""
             raise ValueError(f"{where}: prediction {i} is a {type(p).__name__}, expected a Value or a number{hint}")
+    for i, t in enumerate(targets):
+        if not isinstance(t, Value):
+            _number(t, i, where)
     return preds, targets
 
 

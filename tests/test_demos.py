@@ -1,7 +1,10 @@
 """The demos run and say what they should (the README's first command runs one of them)."""
 import re
 import runpy
+import sys
 from pathlib import Path
+
+import pytest
 
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 
@@ -18,3 +21,57 @@ def test_basics_demo_runs_and_its_numbers_agree_with_the_hand_derivations(capsys
     assert "f' = 12.0,  f'' = 12.0,  f''' = 6.0" in out
     assert "[[802.0, -400.0], [-400.0, 200.0]]" in out
     assert "-> True" in out and "parents ()" in out
+
+
+# ----- the moons demo ----------------------------------------------------------------------------------------------
+
+sys.path.insert(0, str(DEMOS))
+import moons  # noqa: E402
+
+
+def test_make_moons_is_seeded_balanced_and_labelled_plus_minus_one():
+    X, y = moons.make_moons(100, 0.1, seed=3)
+    assert (X, y) == moons.make_moons(100, 0.1, seed=3)
+    assert X != moons.make_moons(100, 0.1, seed=4)[0]
+    assert len(X) == len(y) == 100 and sorted(set(y)) == [-1, 1] and y.count(1) == 50
+    upper = [p for p, t in zip(X, y) if t == -1]
+    lower = [p for p, t in zip(X, y) if t == 1]
+    assert sum(p[1] for p in upper) / 50 > 0.4 > sum(p[1] for p in lower) / 50  # the upper moon is above
+
+
+def test_demo_writes_its_pictures_and_model_and_shows_progress(tmp_path, capsys):
+    from xml.etree import ElementTree
+
+    from nn import MLP
+
+    history = moons.main(["--steps", "3", "--out", str(tmp_path / "out"), "--seed", "1"])
+    captured = capsys.readouterr()
+    assert len(history) == 3
+    out = tmp_path / "out"
+    png, svg, model = out / "decision_boundary.png", out / "decision_boundary.svg", out / "model.json"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert ElementTree.parse(svg).getroot().tag.endswith("svg")
+    assert MLP.from_file(model).config()["nouts"] == [16, 16, 1]
+    for path in (png, svg, model):
+        assert str(path) in captured.out
+    assert "training" in captured.err and "accuracy=" in captured.err  # the progress bar
+
+
+def test_demo_help_documents_every_flag(capsys):
+    with pytest.raises(SystemExit):
+        moons.parse_args(["--help"])
+    text = capsys.readouterr().out
+    for flag in ["--steps", "--seed", "--samples", "--noise", "--lr", "--out", "--no-progress"]:
+        assert flag in text
+    with pytest.raises(SystemExit):
+        moons.parse_args(["--steps", "0"])
+
+
+@pytest.mark.slow
+def test_demo_setup_reaches_full_training_accuracy():
+    X, y = moons.make_moons(100, 0.1, seed=0)
+    model = moons.MLP(2, [16, 16, 1], seed=0)
+    history = moons.train(model, X, y, steps=100)
+    assert history[-1][1] == 1.0
+    assert moons.loss_and_accuracy(model, X, y)[1] == 1.0
+    assert history[-1][0] < 0.1 * history[0][0]
