@@ -1,4 +1,5 @@
 """The notes' delta rule, computed by hand with floats, equals what backward() computes: several activations, depths."""
+import re
 import sys
 from pathlib import Path
 
@@ -41,3 +42,14 @@ def test_the_demo_prints_the_side_by_side_table_and_passes(capsys):
     out = capsys.readouterr().out
     assert "delta rule (by hand)" in out and "backward()" in out and "equal to 1e-12" in out
     assert out.count("layers.") >= 39
+
+
+def test_backprop_md_points_at_the_right_lines():
+    demos = Path(__file__).resolve().parent.parent / "demos"
+    text = (demos / "backprop.md").read_text()
+    refs = re.findall(r"\[`([\w./]+\.py):(\d+)`\]\([^)]*#L(\d+)\)\s+`([^`]+)`", text)
+    assert len(refs) >= 15
+    for path, line, anchor, code in refs:
+        assert line == anchor, (path, line, anchor)
+        lines = (demos / path).read_text().splitlines()
+        assert code.strip() in lines[int(line) - 1], (path, line, code, lines[int(line) - 1])
