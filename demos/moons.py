@@ -109,7 +109,7 @@ def parse_args(argv):
     p.add_argument("--samples", type=int, default=100, help="number of points in the data set (default: 100)")
     p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the noise (default: 0.1)")
     p.add_argument("--lr", type=float, default=1.0, help="initial learning rate, decaying to lr/10 (default: 1.0)")
-    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    p.add_argument("--out", "--output", dest="out", type=Path, default=Path("out"), help="output folder (default: out/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.steps < 1 or args.samples < 4 or args.lr <= 0 or args.noise < 0:

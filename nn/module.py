@@ -44,6 +44,17 @@ def _inputs(x, n, where):
     return x
 
 
+class _instance_or_class:
+    """A method that receives the instance when called on one, else the class."""
+
+    def __init__(self, method):
+        self.method = method
+        self.__doc__ = method.__doc__
+
+    def __get__(self, obj, cls):
+        return self.method.__get__(cls if obj is None else obj)
+
+
 class Module:
     """Something with parameters: named, listed, zeroed, saved and loaded the same way for every model."""
 
@@ -113,8 +124,12 @@ class Module:
         """Write the model to a versioned JSON file, atomically: a failure leaves any old file as it was."""
         write_model(path, type(self).__name__, self.config(), self.state_dict())
 
+    @_instance_or_class
     def load(self, path):
-        """Load parameters saved by save() into this model; ValueError (naming the file) changes nothing."""
+        """model.load(path) loads saved parameters into model (a ValueError naming the file changes nothing);
+        Model.load(path), on the class, builds a new model like from_file()."""
+        if isinstance(self, type):
+            return self.from_file(path)
         kind, config, state = read_model(path)
         self._check_file(path, kind, config)
         self.load_state_dict(state, source=str(path))

@@ -27,6 +27,8 @@ def test_round_trip_restores_every_parameter_and_output(saved, model):
     assert [v.data for v in other([0.3, -0.7])] == [v.data for v in model([0.3, -0.7])]
     rebuilt = MLP.from_file(saved)
     assert rebuilt.config() == model.config() and rebuilt.state_dict() == model.state_dict()
+    also = MLP.load(saved)  # on the class, load builds a new model
+    assert isinstance(also, MLP) and also.state_dict() == model.state_dict()
 
 
 def test_the_file_is_versioned_readable_json(saved, model):
