@@ -1,8 +1,11 @@
 """autodiff: reverse-mode automatic differentiation on scalars, small enough to read in one sitting."""
-from .engine import Value, no_grad, primitive, exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos
+from .engine import Value, Parameter, no_grad, primitive, exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos
 from .functional import grad, value_and_grad, hessian
 from .gradcheck import gradcheck, GradcheckError
+from .draw import draw, save_svg, GraphvizMissing
+from .animate import animate
 
-__all__ = ["Value", "no_grad", "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
+__all__ = ["Value", "Parameter", "no_grad", "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
+           "draw", "save_svg", "animate", "GraphvizMissing",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 __version__ = "0.1.0"

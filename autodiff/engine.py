@@ -14,8 +14,13 @@ import math
 import numbers
 import reprlib
 
-__all__ = ["Value", "Constant", "Op", "primitive", "no_grad",
+__all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
+
+# The .grad of a Value that no backward() has reached: equal to 0.0 in every way, but a distinct object, so that a
+# drawing can show "not computed yet" instead of a zero that was never computed. (Arithmetic on it, or assigning any
+# other 0.0, gives a different float object.)
+_NOT_COMPUTED = float("0")
 
 # Per thread and per async task: no_grad() in one thread never switches off recording in another.
 _grad_enabled = contextvars.ContextVar("autodiff_grad_enabled", default=True)
@@ -31,7 +36,7 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {_show(label)}")
         self.data = _real(data, "Value")
-        self.grad = 0.0
+        self.grad = _NOT_COMPUTED
         self.label = label
         self.parents = ()  # the Values this one was computed from, in argument order, with multiplicity
         self._op = None  # the Op that made this Value; None for a leaf
@@ -47,6 +52,11 @@ class Value:
 
     def __float__(self):
         return self.data
+
+    def tree(self, max_nodes=200):
+        """The graph as an indented text tree (label, op, data, grad), for terminals: print(v.tree())."""
+        from .draw import tree
+        return tree(self, max_nodes)
 
     def detach(self):
         """A new leaf with the same data, cut off from this Value's graph."""
@@ -91,6 +101,12 @@ class Value:
     def cos(self): return cos(self)
 
 
+class Parameter(Value):
+    """A leaf Value that a model learns (nn's weights and biases are Parameters); drawings style them as such."""
+
+    __slots__ = ()
+
+
 class Constant(Value):
     """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for."""
 
@@ -100,13 +116,13 @@ class Constant(Value):
 def _node(data, parents, op):
     """A Value made by an op (skips __init__'s checks: the op has already made `data` a float)."""
     v = _new(Value)
-    v.data, v.grad, v.label, v.parents, v._op = data, 0.0, "", parents, op
+    v.data, v.grad, v.label, v.parents, v._op = data, _NOT_COMPUTED, "", parents, op
     return v
 
 
 def _constant(data):
     v = _new(Constant)
-    v.data, v.grad, v.label, v.parents, v._op = data, 0.0, "", (), None
+    v.data, v.grad, v.label, v.parents, v._op = data, _NOT_COMPUTED, "", (), None
     return v
 
 
@@ -366,11 +382,12 @@ def _topo(root):
     return order
 
 
-def _backprop(order, grads, higher):
+def _backprop(order, grads, higher, trace=None):
     """The chain rule, the one loop for every pass: last node first, push its grad to its parents.
 
     `grads` maps nodes to d(root)/d(node) and starts with the seed. With higher=True the local derivatives are
     computed from the parent Values themselves, so every grad is a Value that can be differentiated again.
+    `trace`, a list, receives one entry per node whose rules run, in order.
     """
     for node in reversed(order):
         g = grads.get(node)
@@ -384,6 +401,8 @@ def _backprop(order, grads, higher):
                 continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
             contribution = g * op._local(i, xs, higher)
             grads[p] = grads[p] + contribution if p in grads else contribution  # fan-out: contributions add up
+        if trace is not None:  # animate() records each step: the node, and its parents' grads after it
+            trace.append((node, [(p, grads[p]) for p in parents if type(p) is not Constant]))
     return grads
 
 

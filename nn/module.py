@@ -6,7 +6,7 @@ weight of an extra input that is always 1 (the "augmented weight").
 import math
 import random
 
-from autodiff import Value
+from autodiff import Parameter, Value
 
 from .serialize import read_model, write_model
 
@@ -58,11 +58,20 @@ class _instance_or_class:
 class Module:
     """Something with parameters: named, listed, zeroed, saved and loaded the same way for every model."""
 
+    _name = ""  # this module's dotted name inside the model that holds it
+
     def named_parameters(self):
         """[(dotted name, Value)] in a fixed order: attributes in definition order, lists by index.
 
         A Value (or module) reachable twice is listed once, under its first name.
         """
+        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Value)]
+
+    def named_modules(self):
+        """[(dotted name, Module)] for this module ('') and every module inside it, in the same order."""
+        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Module)]
+
+    def _walk(self):
         found, seen = [], set()
         stack = [("", self)]
         while stack:  # iterative, so that deep user models cannot hit the recursion limit
@@ -70,8 +79,9 @@ class Module:
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
-            if isinstance(obj, Value):
+            if isinstance(obj, (Value, Module)):
                 found.append((prefix, obj))
+            if isinstance(obj, Value):
                 continue
             items = (vars(obj).items() if isinstance(obj, Module)
                      else ((str(i), v) for i, v in enumerate(obj)) if isinstance(obj, (list, tuple)) else ())
@@ -159,8 +169,12 @@ class Module:
             raise ValueError(f"{path}: wrong architecture: {diff or config}")
 
     def _name_parameters(self):
-        for name, p in self.named_parameters():
-            p.label = name  # drawings and gradcheck tables show the dotted name
+        """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
+        for name, obj in self._walk():
+            if isinstance(obj, Value):
+                obj.label = name
+            else:
+                obj._name = name
 
 
 def _few(names, n=3):
@@ -181,8 +195,8 @@ class Neuron(Module):
         self.activation = activation
         rng = random if rng is None else rng  # None: Python's global random, so random.seed() applies
         a = ACTIVATIONS[activation][1] * math.sqrt(3.0 / nin)
-        self.w = [Value(rng.uniform(-a, a)) for _ in range(nin)]
-        self.b = Value(0.0)
+        self.w = [Parameter(rng.uniform(-a, a)) for _ in range(nin)]
+        self.b = Parameter(0.0)
         self._name_parameters()
 
     def __call__(self, x):
@@ -190,7 +204,10 @@ class Neuron(Module):
         net = self.b
         for w, xi in zip(self.w, x):
             net = net + w * xi
-        return self._phi(net)
+        out = self._phi(net)
+        if self._name and out.parents and not out.label:
+            out.label = self._name  # the neuron's output carries its name: drawings group by it
+        return out
 
     def config(self):
         return {"nin": len(self.w), "activation": self.activation}

@@ -1,16 +1,16 @@
 """Model files: versioned, human-readable JSON (loading one never runs code), written atomically."""
 import json
 import math
-import os
-import uuid
 from pathlib import Path
+
+from autodiff.files import atomic_write
 
 FORMAT = "autodiff.nn"
 VERSION = 1
 
 
 def write_model(path, kind, config, state):
-    """Write the file next to its final place and rename it there: readers see the old file or the new one."""
+    """Write the model file atomically: readers see the old file or the new one, never a part."""
     path = Path(path)
     for name, v in state.items():
         if not math.isfinite(v):
@@ -18,16 +18,7 @@ def write_model(path, kind, config, state):
                              f"a model file holds finite numbers only")
     text = json.dumps({"format": FORMAT, "version": VERSION, "model": kind, "config": config,
                        "parameters": state}, indent=1, allow_nan=False) + "\n"
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8") as f:  # "x": a fresh file, with the usual permissions
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk or a crash leaves no temporary file behind
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 def read_model(path):
