@@ -208,6 +208,7 @@ class Graph:
         for u, members in units.items():
             self._unit_node(dot, u, members)
         self._edges(dot, shown)
+        dot.summary = f"{len(self.order)} values, {sum(1 for n in shown if n.parents)} ops shown"
         return dot
 
     def _legend(self):
@@ -365,6 +366,11 @@ def _digraph_class():
     class Digraph(graphviz.Digraph):
         """graphviz.Digraph that renders without the dot program when pygraphviz is installed."""
 
+        summary = ""
+
+        def __repr__(self):
+            return f"<autodiff Digraph: {self.summary}>" if self.summary else super().__repr__()
+
         def pipe(self, format=None, **kwargs):
             try:
                 return super().pipe(format, **kwargs)
@@ -391,6 +397,7 @@ def _digraph_class():
                     source.unlink()
                 return str(out)
 
+    Digraph.__module__, Digraph.__qualname__ = __name__, "Digraph"
     _CLASS = Digraph
     return _CLASS
 
@@ -411,7 +418,8 @@ def tree(root, max_nodes=200):
             lines.append(f"... {len(order) - len(numbers):,} more values (tree(max_nodes=...) shows more)")
             break
         if node in numbers:
-            lines.append(f"{lead}{branch}{_describe(node, root)}  (#{numbers[node]}, shown above)")
+            ref = f"#{numbers[node]}, shown above" if node.parents else "again"
+            lines.append(f"{lead}{branch}{_describe(node, root)}  ({ref})")
             continue
         numbers[node] = len(numbers) + 1
         tag = f"  #{numbers[node]}" if node.parents else ""

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from autodiff import no_grad
+from autodiff import GraphvizMissing, Value, animate, no_grad, save_svg
 from nn import MLP, SGD, hinge_loss
 
 
@@ -101,9 +101,22 @@ def plot(model, X, y, history, out):
     return paths
 
 
+def draw_one_neuron(model, x, out):
+    """One neuron of the first layer on one input: its graph after backward() as SVG, and a step-through page."""
+    model.zero_grad()
+    inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
+    neuron = model.layers[0].neurons[0]
+    output = neuron(inputs)
+    output.backward()
+    paths = [save_svg(output, out / "neuron.svg"), animate(output, out / "backprop.html")]
+    model.zero_grad()
+    return paths
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Train MLP(2, [16, 16, 1]) on two moons with hinge loss + L2 and SGD, "
-                                            "then write the decision boundary and the model into an output folder.")
+                                            "then write the decision boundary, the model, and one neuron's graph (SVG and a "
+                                            "step-through page of its backward pass) into an output folder.")
     p.add_argument("--steps", type=int, default=100, help="training steps (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data set and of the model's weights (default: 0)")
     p.add_argument("--samples", type=int, default=100, help="number of points in the data set (default: 100)")
@@ -135,6 +148,10 @@ def main(argv=None):
     written = plot(model, X, y, history, args.out)
     model.save(args.out / "model.json")
     written.append(args.out / "model.json")
+    try:
+        written += draw_one_neuron(model, X[0], args.out)
+    except GraphvizMissing as e:  # the rest of the demo stands without the pictures of the graph
+        print(f"note: no graph pictures: {e}", file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in written))
     return history
 

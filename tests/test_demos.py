@@ -49,10 +49,14 @@ def test_demo_writes_its_pictures_and_model_and_shows_progress(tmp_path, capsys)
     assert len(history) == 3
     out = tmp_path / "out"
     png, svg, model = out / "decision_boundary.png", out / "decision_boundary.svg", out / "model.json"
+    neuron, page = out / "neuron.svg", out / "backprop.html"
+    assert ElementTree.parse(neuron).getroot().tag.endswith("svg")
+    assert "layers.0.neurons.0.w.0" in neuron.read_text() and "x1" in neuron.read_text()
+    assert "Content-Security-Policy" in page.read_text()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
     assert MLP.from_file(model).config()["nouts"] == [16, 16, 1]
-    for path in (png, svg, model):
+    for path in (png, svg, model, neuron, page):
         assert str(path) in captured.out
     assert "training" in captured.err and "accuracy=" in captured.err  # the progress bar
 
@@ -75,3 +79,24 @@ def test_demo_setup_reaches_full_training_accuracy():
     assert history[-1][1] == 1.0
     assert moons.loss_and_accuracy(model, X, y)[1] == 1.0
     assert history[-1][0] < 0.1 * history[0][0]
+
+
+# ----- the notebook tour -------------------------------------------------------------------------------------------
+
+def test_tour_notebook_runs_headless_and_is_committed_with_outputs(tmp_path):
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed: pip install -e '.[test]'")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed: pip install -e '.[test]'")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed: pip install -e '.[test]'")
+    path = DEMOS / "tour.ipynb"
+    committed = nbformat.read(path, as_version=4)
+    code = [c for c in committed.cells if c.cell_type == "code"]
+    assert code and all(c.outputs for c in code)  # it reads well on a code host
+    nb = nbformat.read(path, as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on any error
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) == 2  # the two draw() cells
+    assert (tmp_path / "out" / "tour_backprop.html").exists()
+    texts = "".join(o.get("text", "") for o in outputs)
+    assert "worst first" in texts and "(root)" in texts
