@@ -172,40 +172,59 @@ class Op:
 
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
-        if not any(isinstance(a, Value) for a in args):
-            return self._forward([_real(a, self.name) for a in args])
-        xs = [a.data if isinstance(a, Value) else _real(a, self.name) for a in args]
-        out = self._forward(xs)
-        if not _grad_enabled.get():
-            return _node(out, (), None)
-        parents = tuple(a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs))
-        return _node(out, parents, self)
-
-    def _forward(self, xs):
-        """Run the forward on floats, turning Python's bare arithmetic errors into ones that name the op."""
+        xs, values, numbers_ = [], 0, 0
+        for a in args:
+            if isinstance(a, Value):
+                xs.append(a.data)
+                values += 1
+            else:
+                xs.append(_real(a, self.name))
+                numbers_ += 1
         try:
             out = self.forward(*xs)
-        except (DomainError, RangeError):
-            raise  # already names the op and the operand
-        except (ZeroDivisionError, ValueError) as e:
-            raise DomainError(f"{self.name}{_args(xs)}: {e}") from e
-        except OverflowError as e:
-            raise RangeError(f"{self.name}{_args(xs)}: the result is too large for a float ({e})") from e
-        if type(out) is float:
-            return out
+        except (ArithmeticError, ValueError) as e:
+            error = self._error(e, xs)
+            if error is e:
+                raise
+            raise error from e
+        if type(out) is not float:
+            out = self._number(out, xs)
+        if not values:
+            return out  # plain numbers in, a plain number out
+        if not _grad_enabled.get():
+            return _node(out, (), None)
+        if numbers_:  # a number inside an expression becomes a Constant parent
+            args = tuple(a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs))
+        return _node(out, args, self)
+
+    def _error(self, e, xs):
+        """Python's bare arithmetic errors from a forward, as errors that name the op and its inputs."""
+        if isinstance(e, (DomainError, RangeError)):
+            return e  # already names the op and the operand
+        if isinstance(e, OverflowError):
+            return RangeError(f"{self.name}{_args(xs)}: the result is too large for a float ({e})")
+        return DomainError(f"{self.name}{_args(xs)}: {e}")
+
+    def _number(self, out, xs):
         if isinstance(out, numbers.Real) and not isinstance(out, bool):
             return float(out)
         raise TypeError(f"{self.name}{_args(xs)}: the forward returned {type(out).__name__} {_show(out)}, "
                         f"expected a real number")
 
-    def _local(self, i, xs, higher):
+    def _local(self, i, xs, higher=False):
         """The local derivative d(out)/d(input i) at xs: a float, or with higher=True maybe a Value."""
         try:
             d = self.derivs[i](*xs)
         except (ArithmeticError, ValueError) as e:
-            raise DomainError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} "
-                              f"is undefined here ({e})") from e
-        if type(d) is float or higher and isinstance(d, Value):
+            raise self._undefined(i, xs, e) from e
+        return d if type(d) is float else self._derivative(i, xs, d, higher)
+
+    def _undefined(self, i, xs, e):
+        return DomainError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} is undefined here ({e})")
+
+    def _derivative(self, i, xs, d, higher):
+        """A rule's result as the pass needs it: a float, or in a higher-order pass also a Value."""
+        if higher and isinstance(d, Value):
             return d
         if isinstance(d, numbers.Real) and not isinstance(d, bool):
             return float(d)
@@ -372,13 +391,13 @@ def _topo(root):
         node = stack.pop()
         if node in done:
             continue
-        if node in seen:  # second visit: its parents are all in order now
+        if node in seen or not node.parents:  # a leaf, or back from its parents: its place in the order is here
             done.add(node)
             order.append(node)
-        else:  # first visit: come back to it after its parents
+        else:  # first visit: come back to it after its parents (pushed last first, so they pop in order)
             seen.add(node)
             stack.append(node)
-            stack.extend(p for p in reversed(node.parents) if p not in seen)
+            stack.extend(reversed(node.parents))
     return order
 
 
@@ -399,7 +418,13 @@ def _backprop(order, grads, higher, trace=None):
         for i, p in enumerate(parents):
             if type(p) is Constant:
                 continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
-            contribution = g * op._local(i, xs, higher)
+            try:
+                d = op.derivs[i](*xs)  # the local derivative d(node)/d(parent)
+            except (ArithmeticError, ValueError) as e:
+                raise op._undefined(i, xs, e) from e
+            if type(d) is not float:
+                d = op._derivative(i, xs, d, higher)
+            contribution = g * d  # the chain rule
             grads[p] = grads[p] + contribution if p in grads else contribution  # fan-out: contributions add up
         if trace is not None:  # animate() records each step: the node, and its parents' grads after it
             trace.append((node, [(p, grads[p]) for p in parents if type(p) is not Constant]))
