@@ -4,8 +4,9 @@ from .functional import grad, value_and_grad, hessian
 from .gradcheck import gradcheck, GradcheckError
 from .draw import draw, save_svg, GraphvizMissing
 from .animate import animate
+from .compile import compile
 
 __all__ = ["Value", "Parameter", "no_grad", "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
-           "draw", "save_svg", "animate", "GraphvizMissing",
+           "draw", "save_svg", "animate", "GraphvizMissing", "compile",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 Notation of the notes: a neuron j computes net_j = sum_k w_kj o_k + b_j and outputs o_j = phi(net_j); the bias is the
 weight of an extra input that is always 1 (the "augmented weight").
 """
+import contextlib
 import math
 import random
 
@@ -98,6 +99,48 @@ class Module:
         """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls)."""
         for p in self.parameters():
             p.grad = 0.0
+
+    @contextlib.contextmanager
+    def using(self, params):
+        """Run the model with these Values as its parameters (in parameters() order); its own come back after.
+
+        For functions of the parameters, such as autodiff.compile's loss_fn(params, *data).
+        """
+        own = self.parameters()
+        params = list(params)
+        if len(params) != len(own):
+            raise ValueError(f"{type(self).__name__}.using: expected {len(own)} parameters, got {len(params)}")
+        for i, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise TypeError(f"{type(self).__name__}.using: parameter {i} is a {type(p).__name__}, expected a "
+                                f"Value")
+        self._replace({id(a): b for a, b in zip(own, params)})
+        try:
+            if [id(p) for p in self.parameters()] != [id(p) for p in params]:
+                raise ValueError(f"{type(self).__name__}.using: some parameters are held in tuples and cannot be "
+                                 f"swapped; hold them in lists")
+            yield self
+        finally:
+            self._replace({id(b): a for a, b in zip(own, params)})
+
+    def _replace(self, mapping):
+        """Put mapping[id(v)] wherever a parameter v is held (every place, if it is shared)."""
+        stack, seen = [self], set()
+        while stack:
+            obj = stack.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            items = ([(k, v) for k, v in vars(obj).items() if not k.startswith("_")] if isinstance(obj, Module)
+                     else list(enumerate(obj)))
+            for k, v in items:
+                if isinstance(v, Value) and id(v) in mapping:
+                    if isinstance(obj, Module):
+                        setattr(obj, k, mapping[id(v)])
+                    else:
+                        obj[k] = mapping[id(v)]
+                elif isinstance(v, (Module, list)):
+                    stack.append(v)
 
     def state_dict(self):
         """{dotted name: float}, every parameter's value."""

@@ -1,0 +1,302 @@
+"""autodiff.compile: trace a loss function once, then replay its forward and backward pass as straight-line Python.
+
+The first call runs the function on Values and records the graph. The graph becomes one Python function with one
+line per op forward and one per gradient contribution, in exactly the order the eager engine uses, so the results
+are the same floats; Python runs such code many times faster than it builds Values. Later calls with new
+parameters and new data (of the same shapes) only run that function.
+
+Tracing records what happened on the first call: control flow that depends on data (an `if` on `.data`) is frozen
+into the program the way it went then. A call whose data have other sizes is traced again.
+"""
+import builtins
+import math
+import numbers
+
+from .engine import (Constant, Value, _abs, _leaky, _pow, _pow_const, _power, _recording, _show, _sigmoid, _topo,
+                     add, cos, div, exp, log, mul, neg, relu, sigmoid, sin, sqrt, sub, tanh)
+from .functional import _watch
+
+__all__ = ["compile"]
+
+# How the compiler writes the built-in ops: the forward, then d(out)/d(input) per input, as Python expressions of
+# the inputs {x}, {y} and the output {out}. Each is the op table's rule written out (tests/test_compile.py checks
+# every row against the engine), so that a line of the program is plain arithmetic instead of a function call.
+# An op missing here (a user's primitive) is called through its own functions.
+TEMPLATES = {
+    add:     ("{x} + {y}",                    "1.0",                                  "1.0"),
+    sub:     ("{x} - {y}",                    "1.0",                                  "-1.0"),
+    mul:     ("{x} * {y}",                    "{y}",                                  "{x}"),
+    div:     ("{x} / {y}",                    "1 / {y}",                              "-{x} / {y} ** 2"),
+    neg:     ("-{x}",                         "-1.0"),
+    _abs:    ("abs({x})",                     "(1.0 if {x} > 0 else -1.0 if {x} < 0 else 0.0)"),
+    exp:     ("exp({x})",                     "{out}"),
+    log:     ("log({x})",                     "1 / {x}"),
+    sqrt:    ("sqrt({x})",                    "0.5 / {out}"),
+    tanh:    ("tanh({x})",                    "1 - {out} ** 2"),
+    sigmoid: ("_sigmoid({x})",                "{out} * (1 - {out})"),
+    relu:    ("(0.0 if {x} <= 0 else {x})",   "(1.0 if {x} > 0 else 0.0)"),
+    sin:     ("sin({x})",                     "cos({x})"),
+    cos:     ("cos({x})",                     "-sin({x})"),
+    _leaky:  ("({x} if {x} > 0 else {y} * {x})", "(1.0 if {x} > 0 else {y})",           "(0.0 if {x} > 0 else {x})"),
+    _watch:  ("{x}",                          "1.0"),
+}
+# log, sqrt, exp, sin and cos raise Python's own errors outside their domain (and / at zero): the program then
+# runs once more eagerly, so that the error the user sees is the engine's, naming the op and the operand.
+GLOBALS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
+           "_sigmoid": _sigmoid, "_power": _power, "inf": math.inf, "nan": math.nan}
+
+
+def compile(loss_fn, has_aux=False):
+    """Trace loss_fn(params, *data) once; return step(param_values, *data) -> (value, grads) on floats.
+
+    `param_values` is a flat list of numbers, each data argument a number or a (nested) list of numbers; both are
+    inputs of the program. grads are d(value)/d(param) for every parameter. With has_aux=True, loss_fn returns
+    (loss, aux) with aux a (nested) list of Values, and step returns ((value, aux as floats), grads), as in JAX.
+    """
+    if not callable(loss_fn):
+        raise TypeError(f"compile: expected a function loss_fn(params, *data), got {type(loss_fn).__name__}")
+    return Compiled(loss_fn, has_aux)
+
+
+class Compiled:
+    """A traced loss function; one program per shape of the arguments."""
+
+    def __init__(self, loss_fn, has_aux):
+        self.loss_fn, self.has_aux = loss_fn, has_aux
+        self.programs = {}  # (number of parameters, shape of the data) -> Program
+        self.__name__ = getattr(loss_fn, "__name__", "loss_fn")
+        self.__doc__ = getattr(loss_fn, "__doc__", None)
+
+    def __repr__(self):
+        return f"<compiled {self.__name__}: {len(self.programs)} program(s)>"
+
+    def __call__(self, param_values, *data):
+        params = _floats(param_values)
+        flat, shape = [], []
+        for i, d in enumerate(data):
+            shape.append(_flatten(d, flat, f"data argument {i}"))
+        key = (len(params), tuple(shape))
+        program = self.programs.get(key)
+        if program is None:
+            program = self.programs[key] = Program(self, params, data)
+        return program.run(params, flat, data)
+
+    def eager(self, params, data):
+        """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
+        with _recording():
+            leaves = [Value(p) for p in params]
+            data_values = [_values(d) for d in data]
+            out = self.loss_fn(leaves, *data_values)
+            loss, aux = out if self.has_aux else (out, None)
+            _check_loss(loss, self.__name__)
+            if isinstance(loss, Value):
+                loss.backward()
+        value = loss.data if isinstance(loss, Value) else float(loss)
+        grads = [leaf.grad + 0.0 for leaf in leaves]
+        return ((value, _floats_of(aux)), grads) if self.has_aux else (value, grads)
+
+    @property
+    def source(self):
+        """The Python code of the most recent program (to read what tracing recorded)."""
+        return next(reversed(self.programs.values())).source if self.programs else ""
+
+
+class Program:
+    """One traced graph, as straight-line Python: run(params, data) -> (value, grads)."""
+
+    def __init__(self, compiled, params, data):
+        self.compiled = compiled
+        with _recording():
+            leaves = [Value(p) for p in params]
+            inputs = []
+            data_values = [_values(d, inputs) for d in data]
+            out = compiled.loss_fn(leaves, *data_values)
+        loss, aux = out if compiled.has_aux else (out, None)
+        _check_loss(loss, compiled.__name__)
+        self.aux_shape = aux
+        aux_nodes = _nodes_of(aux, compiled.__name__) if compiled.has_aux else []
+        self.source = _generate(loss, leaves, inputs, aux_nodes)
+        self.n_aux = len(aux_nodes)
+        namespace = dict(GLOBALS)
+        for op in {n._op for n in _graph(loss, aux_nodes) if n._op is not None} - set(TEMPLATES):
+            namespace[_fname(op)] = op.forward
+            for i, rule in enumerate(op.derivs):
+                namespace[_fname(op, i)] = rule
+        exec(builtins.compile(self.source, f"<autodiff.compile {compiled.__name__}>", "exec"), namespace)
+        self.fn = namespace["program"]
+
+    def run(self, params, flat, data):
+        try:
+            value, grads, aux = self.fn(params, flat)
+        except (ArithmeticError, ValueError, TypeError):
+            return self.compiled.eager(params, data)  # raises the engine's own error, naming the op
+        if self.compiled.has_aux:
+            return (value, _unflatten(self.aux_shape, iter(aux))), grads
+        return value, grads
+
+
+def _fname(op, i=None):
+    return f"_op{id(op)}" if i is None else f"_op{id(op)}_d{i}"
+
+
+def _graph(loss, aux_nodes):
+    """Every node of the loss and the aux outputs, each after its parents, each once."""
+    seen, order = set(), []
+    for root in ([loss] if isinstance(loss, Value) else []) + aux_nodes:
+        for node in _topo(root):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    return order
+
+
+def _generate(loss, params, inputs, aux_nodes):
+    """The program's source: unpack inputs, one line per op, then one line per gradient contribution."""
+    order = _graph(loss, aux_nodes)
+    names = {}
+    for i, p in enumerate(params):
+        names[p] = f"p{i}"
+    for i, x in enumerate(inputs):
+        names[x] = f"x{i}"
+    lines = ["def program(params, data):"]
+    if params:
+        lines.append(f"    {', '.join(names[p] for p in params)}, = params")
+    if inputs:
+        lines.append(f"    {', '.join(names[x] for x in inputs)}, = data")
+    for k, node in enumerate(order):
+        if node in names:
+            continue
+        if node._op is None:  # a constant of the program: a number, or a Value made or captured inside loss_fn
+            names[node] = _literal(node.data)
+            continue
+        names[node] = f"v{k}"
+        args = [names[p] for p in node.parents]
+        lines.append(f"    v{k} = {_forward(node, args)}")
+    if not isinstance(loss, Value):
+        lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, [{', '.join(names[n] for n in aux_nodes)}]")
+        return "\n".join(lines) + "\n"
+
+    # backward: only through nodes that lead to a parameter, in the eager engine's order
+    wanted = set(params)
+    for node in _topo(loss):
+        if node._op is not None and any(p in wanted for p in node.parents):
+            wanted.add(node)
+    grad = {loss: "1.0"}
+    for node in reversed(_topo(loss)):
+        if node._op is None or node not in grad:
+            continue
+        g = grad[node]
+        for i, p in enumerate(node.parents):
+            if type(p) is Constant or p not in wanted:
+                continue
+            d = _derivative(node, i, names)
+            # g * d, as the engine computes it: the local derivative first (hence the parentheses)
+            term = g if d == "1.0" else f"-{g}" if d == "-1.0" else f"{g} * ({d})"
+            if p in grad:
+                lines.append(f"    {grad[p]} += {term}")
+            else:
+                grad[p] = f"g{names[p]}"
+                lines.append(f"    {grad[p]} = {term}")
+    grads = ", ".join(grad.get(p, "0.0") for p in params)
+    lines.append(f"    return {names[loss]}, [{grads}], [{', '.join(names[n] for n in aux_nodes)}]")
+    return "\n".join(lines) + "\n"
+
+
+def _forward(node, args):
+    op = node._op
+    if op is _pow_const:  # the exponent is a number fixed in the graph: an integer one is plain arithmetic
+        c = node.parents[1].data
+        if c == int(c) and not (c < 0 and node.parents[0].data == 0):
+            return f"{args[0]} ** {_literal(c)}"
+        return f"_power({args[0]}, {_literal(c)})"
+    if op in TEMPLATES:
+        return TEMPLATES[op][0].format(x=args[0], y=args[1] if len(args) > 1 else None)
+    return f"{_fname(op)}({', '.join(args)})"
+
+
+def _derivative(node, i, names):
+    """The expression of d(node)/d(parent i)."""
+    op = node._op
+    args = [names[p] for p in node.parents]
+    if op is _pow_const:
+        c = node.parents[1].data
+        return "0.0" if c == 0 else f"{_literal(c)} * {args[0]} ** {_literal(c - 1)}"
+    if op in TEMPLATES:
+        return TEMPLATES[op][1 + i].format(x=args[0], y=args[1] if len(args) > 1 else None, out=names[node])
+    return f"{_fname(op, i)}({', '.join(args)})"
+
+
+def _literal(x):
+    """A number as source text, in parentheses when negative (so that -2.0 ** 2 cannot mean -(2.0 ** 2))."""
+    if not math.isfinite(x):
+        return "inf" if x > 0 else "(-inf)" if x < 0 else "nan"
+    return repr(float(x)) if x >= 0 else f"({float(x)!r})"
+
+
+# ----- arguments ---------------------------------------------------------------------------------------------------
+
+def _floats(values):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"compiled function: param_values must be a list of numbers, got {type(values).__name__} "
+                        f"{_show(values)}")
+    out = []
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"compiled function: param_values[{i}] is {type(v).__name__} {_show(v)}, expected a "
+                            f"number (pass floats, not Values: p.data)")
+        out.append(float(v))
+    return out
+
+
+def _flatten(d, out, where):
+    """Append the numbers of a (nested) list to out; return its shape (a number: None; a list: a tuple)."""
+    if isinstance(d, (list, tuple)):
+        return tuple(_flatten(item, out, f"{where}[{i}]") for i, item in enumerate(d))
+    if isinstance(d, bool) or not isinstance(d, numbers.Real):
+        raise TypeError(f"compiled function: {where} is {type(d).__name__} {_show(d)}, expected a number or a "
+                        f"(nested) list of numbers")
+    out.append(float(d))
+    return None
+
+
+def _values(d, inputs=None):
+    """The same nesting with a leaf Value for every number (collected in inputs, in order)."""
+    if isinstance(d, (list, tuple)):
+        return [_values(item, inputs) for item in d]
+    v = Value(d)
+    if inputs is not None:
+        inputs.append(v)
+    return v
+
+
+def _nodes_of(aux, name):
+    out = []
+    stack = [aux]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, (list, tuple)):
+            stack.extend(reversed(a))
+        elif isinstance(a, Value):
+            out.append(a)
+        else:
+            raise TypeError(f"compile({name}, has_aux=True): aux must be a (nested) list of Values, found "
+                            f"{type(a).__name__}")
+    return out
+
+
+def _floats_of(aux):
+    if isinstance(aux, (list, tuple)):
+        return [_floats_of(a) for a in aux]
+    return aux.data if isinstance(aux, Value) else aux
+
+
+def _unflatten(shape, it):
+    if isinstance(shape, (list, tuple)):
+        return [_unflatten(s, it) for s in shape]
+    return next(it)
+
+
+def _check_loss(loss, name):
+    if not isinstance(loss, Value) and (isinstance(loss, bool) or not isinstance(loss, numbers.Real)):
+        raise TypeError(f"compile: {name} must return a scalar Value (the loss), got {type(loss).__name__} "
+                        f"{_show(loss)}")
