@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import autodiff
 from autodiff import GraphvizMissing, Value, animate, no_grad, save_svg
 from nn import MLP, SGD, hinge_loss
 
@@ -30,27 +31,53 @@ def make_moons(n=100, noise=0.1, seed=0):
     return [points[i] for i in order], [labels[i] for i in order]
 
 
-def loss_and_accuracy(model, X, y, alpha=1e-4):
-    """Hinge loss plus alpha * L2 of the parameters, and the fraction classified right."""
+def objective(model, X, y, alpha=1e-4):
+    """Hinge loss plus alpha * L2 of the parameters (micrograd's demo setup), and the scores."""
     scores = [model(x)[0] for x in X]
-    reg = alpha * sum(p * p for p in model.parameters())
-    accuracy = sum((s.data > 0) == (label > 0) for s, label in zip(scores, y)) / len(y)
-    return hinge_loss(scores, y) + reg, accuracy
+    return hinge_loss(scores, y) + alpha * sum(p * p for p in model.parameters()), scores
 
 
-def train(model, X, y, steps=100, lr=1.0, progress=None):
-    """SGD with a learning rate decaying linearly from lr to lr/10; returns [(loss, accuracy)] per step."""
+def accuracy(scores, y):
+    """The fraction of points on the right side of the boundary."""
+    return sum((s > 0) == (label > 0) for s, label in zip(scores, y)) / len(y)
+
+
+def loss_and_accuracy(model, X, y):
+    """The objective as a Value, and the accuracy, for the model as it is."""
+    loss, scores = objective(model, X, y)
+    return loss, accuracy([s.data for s in scores], y)
+
+
+def train(model, X, y, steps=100, lr=1.0, progress=None, compiled=True):
+    """SGD with a learning rate decaying linearly from lr to lr/10; returns [(loss, accuracy)] per step.
+
+    compiled=True traces the objective once with autodiff.compile and replays it every step; compiled=False
+    builds the graph of Values anew every step. Both give the same numbers.
+    """
     optimizer = SGD(model.parameters(), lr=lr)
+    if compiled:
+        def loss_fn(params, X, y):
+            with model.using(params):
+                return objective(model, X, y)
+
+        step = autodiff.compile(loss_fn, has_aux=True)
     history = []
     for k in range(steps):
-        loss, accuracy = loss_and_accuracy(model, X, y)
-        optimizer.zero_grad()
-        loss.backward()
+        if compiled:
+            (loss, scores), grads = step([p.data for p in optimizer.params], X, y)
+            for p, g in zip(optimizer.params, grads):
+                p.grad = g
+        else:
+            loss_value, score_values = objective(model, X, y)
+            optimizer.zero_grad()
+            loss_value.backward()
+            loss, scores = loss_value.data, [s.data for s in score_values]
+        acc = accuracy(scores, y)
         optimizer.lr = lr * (1.0 - 0.9 * k / steps)
         optimizer.step()
-        history.append((loss.data, accuracy))
+        history.append((loss, acc))
         if progress is not None:
-            progress.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
+            progress.set_postfix(loss=f"{loss:.4f}", accuracy=f"{acc:.0%}")
             progress.update()
     return history
 
@@ -123,6 +150,9 @@ def parse_args(argv):
     p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the noise (default: 0.1)")
     p.add_argument("--lr", type=float, default=1.0, help="initial learning rate, decaying to lr/10 (default: 1.0)")
     p.add_argument("--out", "--output", dest="out", type=Path, default=Path("out"), help="output folder (default: out/)")
+    p.add_argument("--eager", action="store_true",
+                   help="build the graph of Values anew every step instead of replaying it with autodiff.compile "
+                        "(the same numbers, many times slower)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.steps < 1 or args.samples < 4 or args.lr <= 0 or args.noise < 0:
@@ -139,10 +169,11 @@ def main(argv=None):
     print(f"{model}: {len(model.parameters())} parameters, {len(X)} points")
     start = time.perf_counter()
     with tqdm(total=args.steps, desc="training", unit="step", disable=args.no_progress) as bar:
-        history = train(model, X, y, args.steps, args.lr, bar)
+        history = train(model, X, y, args.steps, args.lr, bar, compiled=not args.eager)
     seconds = time.perf_counter() - start
-    loss, accuracy = history[-1]
-    print(f"step {args.steps}: loss {loss:.4f}, training accuracy {accuracy:.0%} ({seconds:.1f} s)")
+    final_loss, final_accuracy = loss_and_accuracy(model, X, y)
+    print(f"after {args.steps} steps: loss {final_loss.data:.4f}, training accuracy {final_accuracy:.0%} "
+          f"({seconds:.1f} s of training, {'eager' if args.eager else 'compiled'})")
 
     args.out.mkdir(parents=True, exist_ok=True)
     written = plot(model, X, y, history, args.out)

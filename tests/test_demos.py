@@ -65,7 +65,7 @@ def test_demo_help_documents_every_flag(capsys):
     with pytest.raises(SystemExit):
         moons.parse_args(["--help"])
     text = capsys.readouterr().out
-    for flag in ["--steps", "--seed", "--samples", "--noise", "--lr", "--out", "--no-progress"]:
+    for flag in ["--steps", "--seed", "--samples", "--noise", "--lr", "--out", "--eager", "--no-progress"]:
         assert flag in text
     with pytest.raises(SystemExit):
         moons.parse_args(["--steps", "0"])
@@ -100,3 +100,10 @@ def test_tour_notebook_runs_headless_and_is_committed_with_outputs(tmp_path):
     assert (tmp_path / "out" / "tour_backprop.html").exists()
     texts = "".join(o.get("text", "") for o in outputs)
     assert "worst first" in texts and "(root)" in texts
+
+
+def test_demo_compiled_and_eager_training_agree():
+    X, y = moons.make_moons(40, 0.1, seed=2)
+    a, b = moons.MLP(2, [16, 16, 1], seed=2), moons.MLP(2, [16, 16, 1], seed=2)
+    assert moons.train(a, X, y, steps=3, compiled=True) == moons.train(b, X, y, steps=3, compiled=False)
+    assert a.state_dict() == b.state_dict()
