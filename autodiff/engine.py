@@ -70,10 +70,10 @@ class Value:
         order = _topo(self)
         grads = _backprop(order, {self: _real(grad, "backward")}, higher=False)
         for node in order:
-            if node._op is None:
-                node.grad += grads.get(node, 0.0)  # leaves accumulate: reset with zero_grad() or .grad = 0.0
-            else:
+            if node._op is not None:
                 node.grad = grads.get(node, 0.0)  # intermediates are reset by every pass
+            elif type(node) is not Constant:
+                node.grad += grads.get(node, 0.0)  # leaves accumulate: reset with zero_grad() or .grad = 0.0
 
     # Operators: numbers on either side become Constants; each line is one op from the table below.
     def __add__(self, other): return add(self, other)
@@ -108,22 +108,44 @@ class Parameter(Value):
 
 
 class Constant(Value):
-    """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for."""
+    """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for.
+
+    Constants are shared: every expression that uses the same number uses one Constant (fewer objects make graphs
+    faster to build and to free), so a Constant is read-only.
+    """
 
     __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a Constant ({self.data!r}) is shared by every expression that uses that number, "
+                             f"so it cannot change; use a Value for a number you want to change")
 
 
 def _node(data, parents, op):
     """A Value made by an op (skips __init__'s checks: the op has already made `data` a float)."""
     v = _new(Value)
-    v.data, v.grad, v.label, v.parents, v._op = data, _NOT_COMPUTED, "", parents, op
+    v.data = data
+    v.grad = _NOT_COMPUTED
+    v.label = ""
+    v.parents = parents
+    v._op = op
     return v
+
+
+_constants = {}  # number -> its shared Constant
 
 
 def _constant(data):
-    v = _new(Constant)
-    v.data, v.grad, v.label, v.parents, v._op = data, _NOT_COMPUTED, "", (), None
-    return v
+    c = _constants.get(data)
+    if c is None:
+        c = _new(Constant)
+        for name, value in (("data", data), ("grad", _NOT_COMPUTED), ("label", ""), ("parents", ()), ("_op", None)):
+            object.__setattr__(c, name, value)
+        if data and data == data:  # 0.0 == -0.0 and nan != nan: those are not shared
+            if len(_constants) >= 4096:  # numbers that never recur (data written into expressions) do not pile up
+                _constants.clear()
+            _constants[data] = c
+    return c
 
 
 _new = object.__new__
@@ -194,7 +216,7 @@ class Op:
         if not _grad_enabled.get():
             return _node(out, (), None)
         if numbers_:  # a number inside an expression becomes a Constant parent
-            args = tuple(a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs))
+            args = tuple([a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs)])
         return _node(out, args, self)
 
     def _error(self, e, xs):

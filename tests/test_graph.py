@@ -247,3 +247,21 @@ def test_no_grad_is_per_thread():
         seen["main"] = len((Value(1.0) * 2).parents)
     t.join()
     assert seen == {"other": 2, "main": 0}
+
+
+def test_constants_are_shared_read_only_and_keep_the_sign_of_zero():
+    from autodiff import engine
+
+    x, y = Value(1.0), Value(2.0)
+    a, b = x * 2, y * 2
+    assert a.parents[1] is b.parents[1]  # one Constant for the number 2
+    c = a.parents[1]
+    with pytest.raises(AttributeError, match="shared"):
+        c.data = 5.0
+    (a + b).backward()
+    assert c.data == 2.0 and c.grad == 0.0 and (x.grad, y.grad) == (2.0, 2.0)
+    z = x * -0.0
+    assert math.copysign(1.0, z.parents[1].data) == -1.0 and math.copysign(1.0, z.data) == -1.0
+    for k in range(5000):
+        Value(1.0) + (k + 0.5)
+    assert len(engine._constants) <= 4096
