@@ -69,11 +69,11 @@ class Value:
         """
         order = _topo(self)
         grads = _backprop(order, {self: _real(grad, "backward")}, higher=False)
-        for node in order:
-            if node._op is not None:
-                node.grad = grads.get(node, 0.0)  # intermediates are reset by every pass
-            elif type(node) is not Constant:
-                node.grad += grads.get(node, 0.0)  # leaves accumulate: reset with zero_grad() or .grad = 0.0
+        for node, g in grads.items():  # every node reached, but the Constants
+            if node._op is None:
+                node.grad += g  # leaves accumulate: reset with zero_grad() or .grad = 0.0
+            else:
+                node.grad = g  # intermediates show the latest pass
 
     # Operators: numbers on either side become Constants; each line is one op from the table below.
     def __add__(self, other): return add(self, other)
@@ -200,7 +200,7 @@ class Op:
                 xs.append(a.data)
                 values += 1
             else:
-                xs.append(_real(a, self.name))
+                xs.append(a if type(a) is float else _real(a, self.name))
                 numbers_ += 1
         try:
             out = self.forward(*xs)
@@ -217,7 +217,13 @@ class Op:
             return _node(out, (), None)
         if numbers_:  # a number inside an expression becomes a Constant parent
             args = tuple([a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs)])
-        return _node(out, args, self)
+        v = _new(Value)  # _node(out, args, self), written out: this line runs once per op of every graph
+        v.data = out
+        v.grad = _NOT_COMPUTED
+        v.label = ""
+        v.parents = args
+        v._op = self
+        return v
 
     def _error(self, e, xs):
         """Python's bare arithmetic errors from a forward, as errors that name the op and its inputs."""
@@ -436,7 +442,7 @@ def _backprop(order, grads, higher, trace=None):
         if g is None or op is None:
             continue
         parents = node.parents
-        xs = [p if higher and type(p) is not Constant else p.data for p in parents]
+        xs = [p if type(p) is not Constant else p.data for p in parents] if higher else [p.data for p in parents]
         for i, p in enumerate(parents):
             if type(p) is Constant:
                 continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
