@@ -7,6 +7,7 @@ from .animate import animate
 from .compile import compile
 
 __all__ = ["Value", "Parameter", "no_grad", "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
-           "draw", "save_svg", "animate", "GraphvizMissing", "compile",
+           "draw", "save_svg", "animate", "GraphvizMissing",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
+# autodiff.compile is public too, but left out of __all__: `from autodiff import *` must not hide Python's compile
 __version__ = "0.1.0"

@@ -190,7 +190,7 @@ class Graph:
         return f"v{self.index[node]}"
 
     def unit_id(self, u):
-        return u if isinstance(u, str) else "folded" if u == ("folded",) else "g" + str(self._group_ids[u])
+        return "folded" if u == ("folded",) else f"g{self._group_ids[u]}"
 
     def digraph(self, cls):
         dot = cls(name="autodiff", graph_attr={"rankdir": self.rankdir, "labelloc": "t", "fontname": "Helvetica",
@@ -307,11 +307,6 @@ HOW_TO_INSTALL = """rendering needs Graphviz, which was not found. Install one o
   macOS: brew install graphviz
   conda: conda install -c conda-forge graphviz
 Building the graph (draw(...).source) needs none of these."""
-
-
-def _executable_not_found():
-    import graphviz
-    return graphviz.ExecutableNotFound
 
 
 class GraphvizMissing(RuntimeError):

@@ -461,7 +461,7 @@ autodiff (to 1e-9).
   the same starting weights for every engine; the median of the steps of one process. autodiff compiled replays
   a program traced once (the one-off trace and compile is given after the ratio).
 - W2: micrograd's backward is recursive: its recursion limit was raised for it; at depth 1,000,000 it is not run.
-  autodiff compiled replays the traced chain.
+  autodiff compiled replays the traced chain (up to depth 100,000; the trace is given after the ratio).
 - W3: the sum is a balanced tree of additions, so that the graph is wide and shallow.
 - W4, W5: memory as tracemalloc sees Python objects (so not PyTorch's); W4 divides the memory held by the graph by
   its number of ops (micrograd also makes a Value of every constant); W5 is the growth per cycle over the last
