@@ -16,14 +16,16 @@ def _modules(torch):
     return {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU}
 
 
-def to_torch(mlp):
-    """torch.nn.Sequential(Linear, activation, ..., Linear[, activation]) in float64 with the MLP's weights."""
+def to_torch(mlp, dtype=None):
+    """torch.nn.Sequential(Linear, activation, ..., Linear[, activation]) with the MLP's weights, in float64 (the
+    precision of Values) unless dtype says otherwise."""
     torch = _torch("MLP.to_torch()")
+    dtype = torch.float64 if dtype is None else dtype
     activations = _modules(torch)
     modules = []
     for layer in mlp.layers:
         nin, nout = len(layer.neurons[0].w), len(layer.neurons)
-        linear = torch.nn.Linear(nin, nout, dtype=torch.float64)
+        linear = torch.nn.Linear(nin, nout, dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64))
             linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))

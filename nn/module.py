@@ -236,7 +236,8 @@ class Neuron(Module):
         _count(nin, "nin", "Neuron")
         self._phi = _activation(activation, "Neuron")
         self.activation = activation
-        rng = random if rng is None else rng  # None: Python's global random, so random.seed() applies
+        # None: Python's global random, so random.seed() applies; an int seeds a generator of this neuron's own
+        rng = random if rng is None else random.Random(rng) if isinstance(rng, int) else rng
         a = ACTIVATIONS[activation][1] * math.sqrt(3.0 / nin)
         self.w = [Parameter(rng.uniform(-a, a)) for _ in range(nin)]
         self.b = Parameter(0.0)
@@ -314,10 +315,10 @@ class MLP(Module):
         return {"nin": len(self.layers[0].neurons[0].w), "nouts": [len(la.neurons) for la in self.layers],
                 "activation": self.activation, "output_activation": self.output_activation}
 
-    def to_torch(self):
-        """An equivalent torch.nn.Sequential in float64 (same weights, outputs and gradients)."""
+    def to_torch(self, dtype=None):
+        """An equivalent torch.nn.Sequential (same weights, outputs and gradients), in float64 unless dtype says."""
         from .interop import to_torch
-        return to_torch(self)
+        return to_torch(self, dtype)
 
     @classmethod
     def from_torch(cls, seq):

@@ -33,6 +33,14 @@ def test_to_torch_gives_the_same_outputs_and_gradients(activation, output):
             assert neuron.b.grad == pytest.approx(linear.bias.grad[j].item(), rel=1e-9, abs=1e-15)
 
 
+def test_to_torch_in_float32_for_float32_inputs():
+    model = MLP(2, [3, 1], seed=0)
+    seq = model.to_torch(dtype=torch.float32)
+    assert seq[0].weight.dtype == torch.float32
+    out = seq(torch.tensor([0.5, -0.25])).item()  # PyTorch's default dtype in, no dtype error
+    assert out == pytest.approx(model([0.5, -0.25])[0].data, rel=1e-5, abs=1e-6)
+
+
 def test_from_torch_round_trip():
     model = MLP(2, [4, 1], activation="tanh", output_activation="sigmoid", seed=0)
     back = MLP.from_torch(model.to_torch())

@@ -66,6 +66,11 @@ def test_user_modules_get_parameters_too_and_shared_ones_count_once():
     assert a.scale.grad == pytest.approx(a.inner(1.5).data)
 
 
+def test_neuron_rng_may_be_a_generator_or_a_seed():
+    a = Neuron(3, rng=random.Random(4)).state_dict()
+    assert Neuron(3, rng=4).state_dict() == a
+
+
 def test_same_seed_same_model_and_global_random_when_no_seed():
     assert MLP(3, [4, 2], seed=7).state_dict() == MLP(3, [4, 2], seed=7).state_dict()
     assert MLP(3, [4, 2], seed=7).state_dict() != MLP(3, [4, 2], seed=8).state_dict()
