@@ -121,17 +121,6 @@ class Constant(Value):
                              f"so it cannot change; use a Value for a number you want to change")
 
 
-def _node(data, parents, op):
-    """A Value made by an op (skips __init__'s checks: the op has already made `data` a float)."""
-    v = _new(Value)
-    v.data = data
-    v.grad = _NOT_COMPUTED
-    v.label = ""
-    v.parents = parents
-    v._op = op
-    return v
-
-
 _constants = {}  # number -> its shared Constant
 
 
@@ -214,10 +203,10 @@ class Op:
         if not values:
             return out  # plain numbers in, a plain number out
         if not _grad_enabled.get():
-            return _node(out, (), None)
+            return Value(out)  # a plain leaf: no parents, no op
         if numbers_:  # a number inside an expression becomes a Constant parent
             args = tuple([a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs)])
-        v = _new(Value)  # _node(out, args, self), written out: this line runs once per op of every graph
+        v = _new(Value)  # Value(out) without __init__'s checks (out is a float): this runs once per op of every graph
         v.data = out
         v.grad = _NOT_COMPUTED
         v.label = ""
