@@ -127,7 +127,9 @@ class Graph:
         self.unit = {}  # node -> the group key it is folded into (absent: drawn itself)
         self.grads = None  # grads to show instead of each node's .grad (animate() shows its own pass)
         self.note = ""
-        if len(self.order) > max_nodes:
+        # a Constant is drawn beside each use, so it needs no place of its own and never makes an edge long
+        self.values = [n for n in self.order if type(n) is not Constant or n is root]
+        if len(self.values) > max_nodes:
             self._collapse(max_nodes)
 
     def _collapse(self, max_nodes):
@@ -137,7 +139,7 @@ class Graph:
             groups, how = {n: module_of(g) for n, g in groups.items()}, "layer"
         n_before = len(self.order)
         if groups:
-            self.unit = self._absorb_constants(groups)
+            self.unit = self._absorb_inputs(groups)
             self.note = f"{n_before:,} values: grouped by nn {how}"
         if self._count_units() > max_nodes:
             self._fold_far_nodes(max_nodes)
@@ -145,17 +147,17 @@ class Graph:
                 f"the {max_nodes:,} nearest the root shown, the rest folded"
 
     def _count(self, groups):
-        return len(set(groups.values())) + sum(1 for n in self.order if n not in groups)
+        return len(set(groups.values())) + sum(1 for n in self.values if n not in groups)
 
     def _count_units(self):
-        return len({self.unit.get(n, n) for n in self.order})
+        return len({self.unit.get(n, n) for n in self.values})
 
-    def _absorb_constants(self, groups):
-        """A constant (or an input) used only inside one group is folded into it."""
+    def _absorb_inputs(self, groups):
+        """An input used only inside one group is folded into it."""
         users = {}
         for node in self.order:
             for p in node.parents:
-                if not p.parents and p not in groups and not isinstance(p, Parameter):
+                if not p.parents and p not in groups and type(p) not in (Parameter, Constant):
                     users.setdefault(p, set()).add(groups.get(node))
         unit = {n: ("group", g) for n, g in groups.items()}
         for leaf, gs in users.items():
@@ -166,11 +168,11 @@ class Graph:
     def _fold_far_nodes(self, max_nodes):
         """Keep the max_nodes units nearest the root (breadth first, towards the inputs); fold the rest into one."""
         parents_of = {}
-        for node in self.order:
+        for node in self.values:
             u = self.unit.get(node, node)
             for p in node.parents:
                 pu = self.unit.get(p, p)
-                if pu != u:
+                if pu != u and type(p) is not Constant:
                     parents_of.setdefault(u, []).append(pu)
         start = self.unit.get(self.root, self.root)
         kept, queue = {start}, deque([start])
@@ -180,7 +182,7 @@ class Graph:
                 if pu not in kept and len(kept) < max_nodes:
                     kept.add(pu)
                     queue.append(pu)
-        for node in self.order:
+        for node in self.values:
             if self.unit.get(node, node) not in kept:
                 self.unit[node] = ("folded",)
 
@@ -197,9 +199,9 @@ class Graph:
                                                  "fontsize": "12", "label": self._legend()},
                   node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica",
                                                                                      "fontsize": "9"})
-        shown = [n for n in self.order if n not in self.unit]
+        shown = [n for n in self.values if n not in self.unit]
         units = {}
-        for node in self.order:
+        for node in self.values:
             if node in self.unit:
                 units.setdefault(self.unit[node], []).append(node)
         self._group_ids = {u: i for i, u in enumerate(u for u in units if u != ("folded",))}
@@ -208,6 +210,8 @@ class Graph:
         for u, members in units.items():
             self._unit_node(dot, u, members)
         self._edges(dot, shown)
+        if len(shown) + len(units) > 150:  # dot would spend minutes routing long curved edges: bound its effort
+            dot.graph_attr.update(splines="line", nslimit="0.2", nslimit1="0.2", mclimit="0.3")
         dot.summary = f"{len(self.order)} values, {sum(1 for n in shown if n.parents)} ops shown"
         return dot
 
@@ -257,10 +261,17 @@ class Graph:
     def _edges(self, dot, shown):
         """One edge per parent occurrence for drawn nodes; one counted edge between folded groups."""
         counted = {}
-        for node in self.order:
+        for node in self.values:
             target = self.node_id(node) + "op" if node not in self.unit else None
             locals_ = local_derivatives(node) if target and self.show_local else None
             for i, p in enumerate(node.parents):
+                if type(p) is Constant:
+                    if target:  # a small node of its own beside this use
+                        source = f"{self.node_id(node)}c{i}"
+                        dot.node(source, "{ " + fmt(p.data) + " }", shape="record", style="filled,dashed",
+                                 fillcolor=KINDS["constant"][0], id=source)
+                        dot.edge(source, target, id=f"{self.node_id(node)}e{i}")
+                    continue
                 source = self.node_id(p) if p not in self.unit else self.unit_id(self.unit[p])
                 if target:
                     label = fmt(locals_[i]) if locals_ and locals_[i] is not None else ""

@@ -33,6 +33,11 @@ def nodes(source):
     return {name: attrs for name, attrs in NODE.findall(source) if name not in ("graph", "node", "edge")}
 
 
+def value_records(source):
+    """The records that show Values (a Constant is drawn as a small record beside each of its uses)."""
+    return [a for n, a in nodes(source).items() if "shape=record" in a and re.fullmatch(r"v\d+", n)]
+
+
 def ids(source, value_node):
     """The DOT id of the record that shows value_node (its label must be unique)."""
     for name, attrs in nodes(source).items():
@@ -95,6 +100,15 @@ def test_labels_are_escaped(label):
         texts = [t.text for t in ElementTree.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
         for part in label.split("\n"):
             assert part in texts
+
+
+def test_a_constant_is_drawn_beside_each_use():
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    out = x * 2 + y * 2  # one shared Constant, two uses
+    src = draw(out).source
+    constants = [n for n, a in nodes(src).items() if "dashed" in a]
+    assert len(constants) == 2 and all(re.fullmatch(r"v\d+c\d", n) for n in constants)
+    assert all(len([e for e in edges(src) if e[0] == c]) == 1 for c in constants)
 
 
 def test_kinds_have_their_own_styles():
@@ -198,7 +212,7 @@ def test_big_nn_graphs_collapse_into_neurons_then_layers():
     n_values = len(_all(loss))
     assert n_values > 500
     src = draw(loss, max_nodes=500).source
-    records = [a for a in nodes(src).values() if "shape=record" in a]
+    records = value_records(src)
     groups = [a for a in nodes(src).values() if "box3d" in a]
     assert len(groups) == 33  # one per neuron
     assert len(records) + len(groups) <= 500
@@ -215,8 +229,7 @@ def test_a_big_graph_without_nn_structure_keeps_the_nodes_nearest_the_root():
     for _ in range(3000):
         y = y * 1.0001 + 0.001
     src = draw(y, max_nodes=200).source
-    records = [a for a in nodes(src).values() if "shape=record" in a]
-    assert len(records) == 200 and "folded" in nodes(src)
+    assert len(value_records(src)) == 200 and "folded" in nodes(src)
     assert "the 200 nearest the root shown" in src and 'label="{ x |' not in src
     assert "more values" in nodes(src)["folded"]
 
@@ -226,7 +239,7 @@ def test_a_hundred_thousand_node_graph_draws_collapsed():
     for i in range(50_000):
         y = y * 0.99999 + 0.00001
     src = draw(y).source  # default max_nodes=500
-    assert len([a for a in nodes(src).values() if "shape=record" in a]) <= 500
+    assert len(value_records(src)) == 500
 
 
 # ----- rendering -------------------------------------------------------------------------------------------------
