@@ -113,10 +113,9 @@ class Program:
             out = compiled.loss_fn(leaves, *data_values)
         loss, aux = out if compiled.has_aux else (out, None)
         _check_loss(loss, compiled.__name__)
-        self.aux_shape = aux
         aux_nodes = _nodes_of(aux, compiled.__name__) if compiled.has_aux else []
+        self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source = _generate(loss, leaves, inputs, aux_nodes)
-        self.n_aux = len(aux_nodes)
         namespace = dict(GLOBALS)
         for op in {n._op for n in _graph(loss, aux_nodes) if n._op is not None} - set(TEMPLATES):
             namespace[_fname(op)] = op.forward

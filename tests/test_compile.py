@@ -133,6 +133,23 @@ def test_user_primitives_are_replayed_through_their_own_functions():
     assert "sin_xy" not in step.source or "_op" in step.source
 
 
+def test_the_traced_graph_is_not_kept_alive():
+    import gc
+    import weakref
+
+    refs = []
+
+    def f(p, xs):
+        scores = [p[0] * x for x in xs]
+        refs.extend(weakref.ref(s) for s in scores)
+        return sum(scores), scores
+
+    step = autodiff.compile(f, has_aux=True)
+    step([2.0], [1.0, 3.0])
+    gc.collect()
+    assert refs and all(r() is None for r in refs)
+
+
 def test_has_aux_returns_extra_outputs():
     def f(p, xs):
         scores = [p[0] * x + p[1] for x in xs]
