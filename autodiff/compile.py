@@ -12,7 +12,7 @@ import builtins
 import math
 import numbers
 
-from .engine import (Constant, Value, _abs, _leaky, _pow, _pow_const, _power, _recording, _show, _sigmoid, _topo,
+from .engine import (Constant, Value, _abs, _leaky, _pow_const, _power, _recording, _show, _sigmoid, _topo,
                      add, cos, div, exp, log, mul, neg, relu, sigmoid, sin, sqrt, sub, tanh)
 from .functional import _watch
 

@@ -92,10 +92,8 @@ def w1_compiled(weights, X, y, steps):
 
 def w1_micrograd(weights, X, y, steps, package="micrograd"):
     if package == "micrograd":
-        from micrograd.engine import Value
         from micrograd.nn import MLP
     else:
-        from micrograd_rust.engine import Value  # noqa: F401
         from micrograd_rust.nn import MLP
     model = MLP(2, [16, 16, 1])
     for p, w in zip(model.parameters(), weights):
