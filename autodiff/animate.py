@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from .draw import Graph, fmt, render
-from .engine import Constant, _backprop
+from .engine import Constant, backprop
 from .files import atomic_write
 
 __all__ = ["animate"]
@@ -18,11 +18,10 @@ def steps(root, graph):
     """The backward pass as the engine runs it, computed aside (no .grad of any Value changes): the final grads,
     and [(node, [(parent, local derivative, grad after)])], one entry per node whose rules run, in order."""
     trace = []
-    grads = _backprop(graph.order, {root: 1.0}, False, trace)
+    grads = backprop(graph.order, {root: 1.0}, False, trace)
     out = []
-    for node, after in trace:
-        xs = [p.data for p in node.parents]
-        locals_ = [node._op._local(i, xs, False) for i, p in enumerate(node.parents) if type(p) is not Constant]
+    for node, rule, after in trace:
+        locals_ = [d for d in rule.local_grads if d is not None]
         out.append((node, [(p, d, g) for (p, g), d in zip(after, locals_)]))
     return grads, out
 

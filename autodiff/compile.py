@@ -11,39 +11,31 @@ into the program the way it went then. A call whose data have other sizes is tra
 import builtins
 import math
 import numbers
+import re
 
-from .engine import (Constant, Value, _abs, _leaky, _pow_const, _power, _recording, _show, _sigmoid, _topo,
-                     add, cos, div, exp, log, mul, neg, relu, sigmoid, sin, sqrt, sub, tanh)
-from .functional import _watch
+from . import engine
+from .engine import Constant, Value, readable, recording_on, topological_order
+from .errors import show as _show
+from .functional import watch
 
 __all__ = ["compile"]
 
-# How the compiler writes the built-in ops: the forward, then d(out)/d(input) per input, as Python expressions of
-# the inputs {x}, {y} and the output {out}. Each is the op table's rule written out (tests/test_compile.py checks
-# every row against the engine), so that a line of the program is plain arithmetic instead of a function call.
-# An op missing here (a user's primitive) is called through its own functions.
-TEMPLATES = {
-    add:     ("{x} + {y}",                    "1.0",                                  "1.0"),
-    sub:     ("{x} - {y}",                    "1.0",                                  "-1.0"),
-    mul:     ("{x} * {y}",                    "{y}",                                  "{x}"),
-    div:     ("{x} / {y}",                    "1 / {y}",                              "-{x} / {y} ** 2"),
-    neg:     ("-{x}",                         "-1.0"),
-    _abs:    ("abs({x})",                     "(1.0 if {x} > 0 else -1.0 if {x} < 0 else 0.0)"),
-    exp:     ("exp({x})",                     "{out}"),
-    log:     ("log({x})",                     "1 / {x}"),
-    sqrt:    ("sqrt({x})",                    "0.5 / {out}"),
-    tanh:    ("tanh({x})",                    "1 - {out} ** 2"),
-    sigmoid: ("_sigmoid({x})",                "{out} * (1 - {out})"),
-    relu:    ("(0.0 if {x} <= 0 else {x})",   "(1.0 if {x} > 0 else 0.0)"),
-    sin:     ("sin({x})",                     "cos({x})"),
-    cos:     ("cos({x})",                     "-sin({x})"),
-    _leaky:  ("({x} if {x} > 0 else {y} * {x})", "(1.0 if {x} > 0 else {y})",           "(0.0 if {x} > 0 else {x})"),
-    _watch:  ("{x}",                          "1.0"),
-}
-# log, sqrt, exp, sin and cos raise Python's own errors outside their domain (and / at zero): the program then
-# runs once more eagerly, so that the error the user sees is the engine's, naming the op and the operand.
+# The program writes each op of the table as its formulas (engine.TABLE: the forward, then d(out)/d(input) per input,
+# of the inputs x, y and the output out), so that a line of the program is plain arithmetic, not a function call.
+# An op without formulas (a user's primitive) is called through its own functions. The forwards that refuse inputs
+# run here as Python's own functions: outside their domain those raise Python's errors, and then the program runs
+# once more eagerly, so that the error the user sees is the engine's, naming the op and the operand.
 GLOBALS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
-           "_sigmoid": _sigmoid, "_power": _power, "inf": math.inf, "nan": math.nan}
+           "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
+
+
+def templates(op):
+    """The op's formulas as format strings of {x}, {y} and {out} (on floats, value(x) is x); None for a primitive."""
+    if not op.formulas:
+        return None
+    forward, *rules = op.formulas
+    forms = [forward if forward.startswith(("pow_", "vpow_")) else readable(forward)] + [readable(r) for r in rules]
+    return tuple(re.sub(r"\b(x|y|out)\b", r"{\1}", f) for f in forms)  # (pow_ keeps its guard: no complex)
 
 
 def compile(loss_fn, has_aux=False):
@@ -83,7 +75,7 @@ class Compiled:
 
     def eager(self, params, data):
         """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
-        with _recording():
+        with recording_on():
             leaves = [Value(p) for p in params]
             data_values = [_values(d) for d in data]
             out = self.loss_fn(leaves, *data_values)
@@ -106,7 +98,7 @@ class Program:
 
     def __init__(self, compiled, params, data):
         self.compiled = compiled
-        with _recording():
+        with recording_on():
             leaves = [Value(p) for p in params]
             inputs = []
             data_values = [_values(d, inputs) for d in data]
@@ -117,9 +109,9 @@ class Program:
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source = _generate(loss, leaves, inputs, aux_nodes)
         namespace = dict(GLOBALS)
-        for op in {n._op for n in _graph(loss, aux_nodes) if n._op is not None} - set(TEMPLATES):
+        for op in {n.grad_fn for n in _graph(loss, aux_nodes) if n.grad_fn is not None and not n.grad_fn.formulas}:
             namespace[_fname(op)] = op.forward
-            for i, rule in enumerate(op.derivs):
+            for i, rule in enumerate(op.rules):
                 namespace[_fname(op, i)] = rule
         exec(builtins.compile(self.source, f"<autodiff.compile {compiled.__name__}>", "exec"), namespace)
         self.fn = namespace["program"]
@@ -142,7 +134,7 @@ def _graph(loss, aux_nodes):
     """Every node of the loss and the aux outputs, each after its parents, each once."""
     seen, order = set(), []
     for root in ([loss] if isinstance(loss, Value) else []) + aux_nodes:
-        for node in _topo(root):
+        for node in topological_order(root):
             if node not in seen:
                 seen.add(node)
                 order.append(node)
@@ -165,7 +157,7 @@ def _generate(loss, params, inputs, aux_nodes):
     for k, node in enumerate(order):
         if node in names:
             continue
-        if node._op is None:  # a constant of the program: a number, or a Value made or captured inside loss_fn
+        if node.grad_fn is None:  # a constant of the program: a number, or a Value made or captured inside loss_fn
             names[node] = _literal(node.data)
             continue
         names[node] = f"v{k}"
@@ -177,12 +169,12 @@ def _generate(loss, params, inputs, aux_nodes):
 
     # backward: only through nodes that lead to a parameter, in the eager engine's order
     wanted = set(params)
-    for node in _topo(loss):
-        if node._op is not None and any(p in wanted for p in node.parents):
+    for node in topological_order(loss):
+        if node.grad_fn is not None and any(p in wanted for p in node.parents):
             wanted.add(node)
     grad = {loss: "1.0"}
-    for node in reversed(_topo(loss)):
-        if node._op is None or node not in grad:
+    for node in reversed(topological_order(loss)):
+        if node.grad_fn is None or node not in grad:
             continue
         g = grad[node]
         for i, p in enumerate(node.parents):
@@ -202,27 +194,26 @@ def _generate(loss, params, inputs, aux_nodes):
 
 
 def _forward(node, args):
-    op = node._op
-    if op is _pow_const:  # the exponent is a number fixed in the graph: an integer one is plain arithmetic
-        c = node.parents[1].data
+    op = node.grad_fn
+    if op is engine.power and type(node.parents[1]) is Constant:  # a number fixed in the graph: an integer one
+        c = node.parents[1].data                                      # is plain arithmetic
         if c == int(c) and not (c < 0 and node.parents[0].data == 0):
             return f"{args[0]} ** {_literal(c)}"
-        return f"_power({args[0]}, {_literal(c)})"
-    if op in TEMPLATES:
-        return TEMPLATES[op][0].format(x=args[0], y=args[1] if len(args) > 1 else None)
+    if op.formulas:
+        return templates(op)[0].format(x=args[0], y=args[1] if len(args) > 1 else None)
     return f"{_fname(op)}({', '.join(args)})"
 
 
 def _derivative(node, i, names):
     """The expression of d(node)/d(parent i)."""
-    op = node._op
+    op = node.grad_fn
     args = [names[p] for p in node.parents]
-    if op is _pow_const:
+    if op is engine.power and type(node.parents[1]) is Constant:
         c = node.parents[1].data
         return "0.0" if c == 0 else f"{_literal(c)} * {args[0]} ** {_literal(c - 1)}"
-    if op in TEMPLATES:
-        return TEMPLATES[op][1 + i].format(x=args[0], y=args[1] if len(args) > 1 else None, out=names[node])
-    return f"{_fname(op, i)}({', '.join(args)})"
+    if op.formulas:
+        return templates(op)[1 + i].format(x=args[0], y=args[1] if len(args) > 1 else None, out=names[node])
+    return f"{_fname(op, i)}({', '.join(args + [names[node]])})"
 
 
 def _literal(x):

@@ -10,7 +10,7 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
-from .engine import Constant, Parameter, Value, _NOT_COMPUTED, _topo
+from .engine import Constant, Parameter, Value, grad_computed, topological_order
 from .files import atomic_write
 
 __all__ = ["draw", "save_svg", "tree", "GraphvizMissing"]
@@ -46,14 +46,10 @@ def kind(node, root):
 
 def local_derivatives(node):
     """d(node)/d(parent) for each parent occurrence, at the current point (None for a Constant or if undefined)."""
-    xs = [p.data for p in node.parents]
-    out = []
-    for i, p in enumerate(node.parents):
-        try:
-            out.append(None if isinstance(p, Constant) else node._op._local(i, xs, False))
-        except (ValueError, TypeError):
-            out.append(None)
-    return out
+    try:
+        return list(node.chain_rule().local_grads)
+    except (ValueError, TypeError):
+        return [None] * len(node.parents)
 
 
 def _escape_record(text):
@@ -122,7 +118,7 @@ class Graph:
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
             raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
         self.root, self.rankdir, self.show_grad, self.show_local = root, rankdir, show_grad, show_local
-        self.order = _topo(root)
+        self.order = topological_order(root)
         self.index = {node: i for i, node in enumerate(self.order)}
         self.unit = {}  # node -> the group key it is folded into (absent: drawn itself)
         self.grads = None  # grads to show instead of each node's .grad (animate() shows its own pass)
@@ -216,7 +212,7 @@ class Graph:
         return dot
 
     def _legend(self):
-        computed = self.grads is not None or any(n.grad is not _NOT_COMPUTED for n in self.order)
+        computed = self.grads is not None or any(grad_computed(n) for n in self.order)
         rows = []
         if self.note:
             rows.append(f'<tr><td colspan="6"><b>{_escape_html(self.note)}</b></td></tr>')
@@ -240,7 +236,7 @@ class Graph:
             fields.append(f"data {fmt(node.data)}")
             if self.show_grad:
                 grad = node.grad if self.grads is None else self.grads.get(node, 0.0)
-                fields.append("grad not computed" if grad is _NOT_COMPUTED else f"grad {fmt(grad)}")
+                fields.append("grad not computed" if self.grads is None and not grad_computed(node) else f"grad {fmt(grad)}")
         nid = self.node_id(node)
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
                  else "filled", fillcolor=fill, id=nid)
@@ -415,7 +411,7 @@ def tree(root, max_nodes=200):
     """The graph as an indented tree of label, op, data and grad; a Value used twice is expanded once."""
     if not isinstance(root, Value):
         raise TypeError(f"tree: expected a Value, got {type(root).__name__}")
-    order = _topo(root)
+    order = topological_order(root)
     numbers = {}  # node -> the number it was shown with, for back-references
     lines, stack = [], [(root, "", "", True)]
     while stack:
@@ -443,6 +439,6 @@ def _describe(node, root):
     if k == "constant":
         return f"{fmt(node.data)} (constant)"
     op = f"[{node.op}] " if node.op else ""
-    grad = "not computed" if node.grad is _NOT_COMPUTED else fmt(node.grad)
+    grad = fmt(node.grad) if grad_computed(node) else "not computed"
     role = f" ({k})" if k in ("root", "parameter", "input") else ""
     return f"{op}{name}data={fmt(node.data)} grad={grad}{role}"

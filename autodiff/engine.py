@@ -1,50 +1,76 @@
-"""The engine: Values, the op table, and the one backward pass that applies the chain rule.
+"""The engine, top-down: the Value, the op table, and the backward pass that applies the chain rule.
 
-A Value records its parents and the op that made it. An op is a forward on plain floats plus one local-derivative
-rule per input; a node's local chain rule is its op's rules applied to its parents. Keeping the op (one shared
-object) rather than a fresh closure per node means that no node refers back to itself, so a graph is freed by
-reference counting the moment it is dropped, and the cyclic garbage collector has nothing to do.
-
-The rules are written with operators and the functions of this module, which accept floats *and* Values: the same
-rule gives a float in an ordinary backward pass and a differentiable Value for higher-order derivatives.
+A Value records its parents and the Op that made it (`grad_fn`). An Op is a forward on floats and one local
+derivative per input, written as formulas of the inputs `x`, `y` and the output `out`: the table below is the one
+place that knows them, and the engine, `z.chain_rule()` and `autodiff.compile` all read it. A node holds a shared
+Op, not a closure of its own, so no node refers back to itself (a dropped graph is freed at once by reference
+counting), and the parents of one- and two-input ops sit in two slots of the Value: one object per node for the
+garbage collector to track, which is most of what makes a pure-Python engine fast.
 """
 import contextlib
 import contextvars
 import math
-import numbers
-import reprlib
+import re
 
-__all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad",
+from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, real, show,
+                     undefined_derivative)
+
+__all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 
-# The .grad of a Value that no backward() has reached: equal to 0.0 in every way, but a distinct object, so that a
-# drawing can show "not computed yet" instead of a zero that was never computed. (Arithmetic on it, or assigning any
-# other 0.0, gives a different float object.)
-_NOT_COMPUTED = float("0")
-
-# Per thread and per async task: no_grad() in one thread never switches off recording in another.
-_grad_enabled = contextvars.ContextVar("autodiff_grad_enabled", default=True)
+recording = contextvars.ContextVar("autodiff_recording", default=True)  # per thread and task: see no_grad
 
 
 class Value:
     """A scalar that remembers how it was computed, so that gradients can flow back through it."""
 
-    __slots__ = ("data", "grad", "label", "parents", "_op", "__weakref__")
+    __slots__ = ("data", "grad", "label", "grad_fn", "_x", "_y", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: np.float64(2) * Value(3) is a Value
 
     def __init__(self, data, label=""):
         if not isinstance(label, str):
-            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {_show(label)}")
-        self.data = _real(data, "Value")
-        self.grad = _NOT_COMPUTED
-        self.label = label
-        self.parents = ()  # the Values this one was computed from, in argument order, with multiplicity
-        self._op = None  # the Op that made this Value; None for a leaf
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__} {show(label)}")
+        self.data = real(data, "Value")
+        self.label = label  # .grad stays unset until a pass computes it: it reads 0.0 (see __getattr__)
+        self.grad_fn = None  # the Op that made this Value; None for a leaf
+        self._x = self._y = None  # the parents (see .parents); more than two sit in _x as a tuple
+
+    @property
+    def parents(self):
+        """The Values this one was computed from, in argument order, with multiplicity (numbers as Constants)."""
+        op = self.grad_fn
+        return () if op is None else (self._x,) if op.n == 1 else (self._x, self._y) if op.n == 2 else self._x
+
+    def __getattr__(self, name):  # only for a slot never set
+        if name == "grad":
+            return 0.0  # no backward() has reached this Value yet (grad_computed tells)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     @property
     def op(self):
         """The name of the op that made this Value; '' for a leaf."""
-        return "" if self._op is None else self._op.name
+        return "" if self.grad_fn is None else self.grad_fn.name
+
+    def chain_rule(self):
+        """This node's local chain rule: a function of grad(self) that gives what to add to each parent's grad.
+
+        >>> x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+        >>> z = x * y; z.label = "z"
+        >>> z.chain_rule()
+        chain rule of z = x * y:
+          grad(x) += grad(z) * y   (= -3.0)
+          grad(y) += grad(z) * x   (= 2.0)
+        >>> z.chain_rule()(1.0)
+        [(Value(data=2.0, grad=0.0, label='x'), -3.0), (Value(data=-3.0, grad=0.0, label='y'), 2.0)]
+        """
+        return ChainRule(self)
+
+    def backward(self, grad=1.0):
+        """Fill .grad of every Value this one depends on with d(self)/d(that Value), times `grad`.
+
+        Leaves accumulate across calls, like PyTorch; every other node shows the latest pass.
+        """
+        backward(self, real(grad, "backward"))
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
@@ -62,197 +88,296 @@ class Value:
         """A new leaf with the same data, cut off from this Value's graph."""
         return Value(self.data)
 
-    def backward(self, grad=1.0):
-        """Fill .grad of every Value this one depends on with d(self)/d(that Value), times `grad`.
-
-        Leaves accumulate across calls, like PyTorch; every other node shows the latest pass.
-        """
-        order = _topo(self)
-        grads = _backprop(order, {self: _real(grad, "backward")}, higher=False)
-        for node, g in grads.items():  # every node reached, but the Constants
-            if node._op is None:
-                node.grad += g  # leaves accumulate: reset with zero_grad() or .grad = 0.0
-            else:
-                node.grad = g  # intermediates show the latest pass
-
-    # Operators: numbers on either side become Constants; each line is one op from the table below.
-    def __add__(self, other): return add(self, other)
-    def __radd__(self, other): return add(other, self)
-    def __sub__(self, other): return sub(self, other)
-    def __rsub__(self, other): return sub(other, self)
-    def __mul__(self, other): return mul(self, other)
-    def __rmul__(self, other): return mul(other, self)
-    def __truediv__(self, other): return div(self, other)
-    def __rtruediv__(self, other): return div(other, self)
-    def __pow__(self, other): return _pow(self, other) if isinstance(other, Value) else _pow_const(self, other)
-    def __rpow__(self, other): return _pow(other, self)
-    def __neg__(self): return neg(self)
+    # Operators: numbers on either side become Constants; each line is one op of the table below.
+    def __add__(self, other): return add.apply(self, other)
+    def __radd__(self, other): return add.apply(other, self)
+    def __sub__(self, other): return sub.apply(self, other)
+    def __rsub__(self, other): return sub.apply(other, self)
+    def __mul__(self, other): return mul.apply(self, other)
+    def __rmul__(self, other): return mul.apply(other, self)
+    def __truediv__(self, other): return div.apply(self, other)
+    def __rtruediv__(self, other): return div.apply(other, self)
+    def __pow__(self, other): return (vpower if isinstance(other, Value) else power).apply(self, other)
+    def __rpow__(self, other): return vpower.apply(other, self)
+    def __neg__(self): return neg.apply(self)
     def __pos__(self): return self
-    def __abs__(self): return _abs(self)
+    def __abs__(self): return absolute.apply(self)
 
-    def exp(self): return exp(self)
-    def log(self): return log(self)
-    def sqrt(self): return sqrt(self)
-    def tanh(self): return tanh(self)
-    def sigmoid(self): return sigmoid(self)
-    def relu(self): return relu(self)
-    def leaky_relu(self, slope=0.01): return leaky_relu(self, slope)
-    def sin(self): return sin(self)
-    def cos(self): return cos(self)
-
-
-class Parameter(Value):
-    """A leaf Value that a model learns (nn's weights and biases are Parameters); drawings style them as such."""
-
-    __slots__ = ()
+    def exp(self): return exp.apply(self)
+    def log(self): return log.apply(self)
+    def sqrt(self): return sqrt.apply(self)
+    def tanh(self): return tanh.apply(self)
+    def sigmoid(self): return sigmoid.apply(self)
+    def relu(self): return relu.apply(self)
+    def leaky_relu(self, slope=0.01): return leaky.apply(self, slope)
+    def sin(self): return sin.apply(self)
+    def cos(self): return cos.apply(self)
 
 
-class Constant(Value):
-    """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for.
-
-    Constants are shared: every expression that uses the same number uses one Constant (fewer objects make graphs
-    faster to build and to free), so a Constant is read-only.
-    """
-
-    __slots__ = ()
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"a Constant ({self.data!r}) is shared by every expression that uses that number, "
-                             f"so it cannot change; use a Value for a number you want to change")
 
 
-_constants = {}  # number -> its shared Constant
+# ---------------------------------------------------------------------------------------------------------------
+# The op table. Each row: the op's name, its forward on floats, then d(out)/d(input) for each input, as formulas of
+# the inputs x, y and the output out. One formula gives a float in backward() and, evaluated on Values, a
+# differentiable Value for higher orders; value(x) is x's number (for a condition). At a kink (relu, abs at 0) the
+# derivative is the one-sided value PyTorch uses. The forwards that refuse some inputs follow the table.
+
+TABLE = {  # Python name: (name, forward, d/dx, d/dy)
+    "add":      ("+",          "x + y",                 "1.0",                                       "1.0"),
+    "sub":      ("-",          "x - y",                 "1.0",                                       "-1.0"),
+    "mul":      ("*",          "x * y",                 "y",                                         "x"),
+    "div":      ("/",          "div_(x, y)"  ,          "1 / y",                                     "-x / y ** 2"),
+    "power":    ("**",         "pow_(x, y)" ,           "0.0 if value(y) == 0 else y * x ** (y - 1)",
+                                                        "0.0 if value(x) == 0 else out * log(x)"),  # y a number
+    "vpower":   ("**",         "vpow_(x, y)" ,          "0.0 if value(y) == 0 else y * x ** (y - 1)",
+                                                        "0.0 if value(x) == 0 else out * log(x)"),  # y a Value
+    "leaky":    ("leaky_relu", "x if x > 0 else y * x", "1.0 if value(x) > 0 else y",                "0.0 if value(x) > 0 else x"),
+
+    "neg":      ("neg",        "-x",                    "-1.0"),                                     # -x
+    "absolute": ("abs",        "abs(x)",                "1.0 if value(x) > 0 else -1.0 if value(x) < 0 else 0.0"),
+    "exp":      ("exp",        "exp_(x)",               "out"),                                      # (e^x)' = e^x
+    "log":      ("log",        "log_(x)",               "1 / x"),
+    "sqrt":     ("sqrt",       "sqrt_(x)",              "0.5 / out"),                                # 1 / (2 sqrt x)
+    "tanh":     ("tanh",       "tanh_(x)",              "1 - out ** 2"),
+    "sigmoid":  ("sigmoid",    "sigmoid_(x)",           "out * (1 - out)"),
+    "relu":     ("relu",       "0.0 if x <= 0 else x",  "1.0 if value(x) > 0 else 0.0"),
+    "sin":      ("sin",        "sin_(x)",               "cos(x)"),
+    "cos":      ("cos",        "cos_(x)",               "-sin(x)"),
+}
 
 
-def _constant(data):
-    c = _constants.get(data)
-    if c is None:
-        c = _new(Constant)
-        for name, value in (("data", data), ("grad", _NOT_COMPUTED), ("label", ""), ("parents", ()), ("_op", None)):
-            object.__setattr__(c, name, value)
-        if data and data == data:  # 0.0 == -0.0 and nan != nan: those are not shared
-            if len(_constants) >= 4096:  # numbers that never recur (data written into expressions) do not pile up
-                _constants.clear()
-            _constants[data] = c
-    return c
+# The forwards on floats that refuse an input (a trailing _ marks them), naming the op and the operand.
+
+def div_(x, y):
+    if y == 0:
+        raise DomainError(f"/: cannot divide {x!r} by zero; keep the denominator away from 0 (e.g. add a small eps)")
+    return x / y
 
 
-_new = object.__new__
+def pow_(x, y):
+    if x == 0 and y < 0:
+        raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
+    if x < 0 and y != int(y):
+        raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
+    return x ** y
 
 
-def _show(x):
-    return reprlib.repr(x)
+def vpow_(x, y):
+    if x < 0:
+        raise DomainError(f"**: a negative base {x!r} to a Value power is not differentiable (d/dy x**y = x**y * "
+                          f"log(x)); use a positive base, or a plain number as the exponent")
+    return pow_(x, y)
 
 
-def _real(x, op):
-    """`x` as a float, or a TypeError that names the op and what was given instead."""
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        try:
-            return float(x)
-        except OverflowError:
-            raise OverflowError(f"{op}: {_show(x)} is too large for a float") from None
-    if isinstance(x, Value):
-        raise TypeError(f"{op}: got a Value where a plain number is needed; use .data for its number, "
-                        f"or .detach() for a new leaf")
-    raise TypeError(f"{op}: expected a real number (int or float) or a Value, got {type(x).__name__} {_show(x)}")
+def exp_(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise RangeError(f"exp: exp({x!r}) overflows a float (inputs above about 709.78 do)") from None
 
 
-def _val(x):
-    """The number inside a Value, or the number itself (rules use it for conditions such as x > 0)."""
+def log_(x):
+    if x <= 0:
+        raise DomainError(f"log: log({x!r}) is undefined; log needs a positive number")
+    return math.log(x)
+
+
+def sqrt_(x):
+    if x < 0:
+        raise DomainError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
+    return math.sqrt(x)
+
+
+def sigmoid_(x):
+    if x >= 0:  # two forms, so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def sin_(x):
+    if math.isinf(x):
+        raise DomainError(f"sin: sin({x!r}) is undefined; sin needs a finite number")
+    return math.sin(x)
+
+
+def cos_(x):
+    if math.isinf(x):
+        raise DomainError(f"cos: cos({x!r}) is undefined; cos needs a finite number")
+    return math.cos(x)
+
+
+tanh_ = math.tanh  # finite for every input, and so is its derivative
+
+
+def value(x):
+    """The number inside a Value, or the number itself: what a rule's condition looks at."""
     return x.data if isinstance(x, Value) else x
 
 
-class DomainError(ValueError):
-    """An input outside an op's domain (log of 0, division by zero, ...)."""
-
-
-class RangeError(OverflowError):
-    """A result too large for a float (exp of 1000, ...)."""
-
+# ---------------------------------------------------------------------------------------------------------------
+# Ops: a row of the table, made executable.
 
 class Op:
-    """A differentiable operation: a forward on floats and one local-derivative rule per input."""
+    """A differentiable operation: a forward on floats and one local-derivative rule per input.
 
-    def __init__(self, name, forward, *derivs):
-        self.name, self.forward, self.derivs = name, forward, derivs
+    Built from a row of the table (`Op("*", "x * y", "y", "x")`: the formulas are kept in .formulas), or by
+    `primitive` from functions of the inputs.
+    """
+
+    def __init__(self, name, forward, *rules):
+        self.name, self.n = name, len(rules)
+        self.formulas = (forward, *rules) if isinstance(forward, str) else None  # None for a primitive
+        self.apply = {1: self._apply1, 2: self._apply2}.get(self.n, self._apply)
+        if self.formulas is None:
+            self.forward = forward
+            self.rules = tuple(_ignoring_out(d) for d in rules)
+            return
+        args = ", ".join("xy"[:self.n])
+        self.forward = _function(f"lambda {args}: {forward}", name)
+        self.rules = tuple(_function(f"lambda {args}, out: {r}", name) for r in rules)  # d/d(input i)
+        self.backprop = _function(_float_step(self.n, rules), name)  # one node's step of backward() on floats
 
     def __repr__(self):
         return f"<autodiff op {self.name}>"
 
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
-        xs, values, numbers_ = [], 0, 0
-        for a in args:
-            if isinstance(a, Value):
-                xs.append(a.data)
-                values += 1
-            else:
-                xs.append(a if type(a) is float else _real(a, self.name))
-                numbers_ += 1
+        return self.apply(*args)
+
+    def _apply2(self, x, y):  # the same as _apply, unrolled: this runs for every op of every graph
+        a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, self.name)
+        b = y.data if isinstance(y, Value) else y if type(y) is float else real(y, self.name)
+        try:
+            out = self.forward(a, b)
+        except (ArithmeticError, ValueError) as e:
+            raise self.forward_error(e, (a, b))
+        if type(out) is not float:
+            out = forward_number(self.name, out, (a, b))
+        if not isinstance(x, Value):
+            if not isinstance(y, Value):
+                return out  # plain numbers in, a plain number out
+            x = constant(a)
+        elif not isinstance(y, Value):
+            y = constant(b)
+        if not recording.get():
+            return Value(out)  # a plain leaf: no parents, no op
+        node = _new(Value)  # Value(out) without __init__'s checks (out is a float)
+        node.data, node.label, node.grad_fn, node._x, node._y = out, "", self, x, y
+        return node
+
+    def _apply1(self, x):
+        a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, self.name)
+        try:
+            out = self.forward(a)
+        except (ArithmeticError, ValueError) as e:
+            raise self.forward_error(e, (a,))
+        if type(out) is not float:
+            out = forward_number(self.name, out, (a,))
+        if not isinstance(x, Value):
+            return out
+        if not recording.get():
+            return Value(out)
+        node = _new(Value)
+        node.data, node.label, node.grad_fn, node._x, node._y = out, "", self, x, None
+        return node
+
+    def _apply(self, *args):
+        if len(args) != self.n:
+            raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}")
+        xs = [a.data if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
         except (ArithmeticError, ValueError) as e:
-            error = self._error(e, xs)
-            if error is e:
-                raise
-            raise error from e
+            raise self.forward_error(e, xs)
         if type(out) is not float:
-            out = self._number(out, xs)
-        if not values:
-            return out  # plain numbers in, a plain number out
-        if not _grad_enabled.get():
-            return Value(out)  # a plain leaf: no parents, no op
-        if numbers_:  # a number inside an expression becomes a Constant parent
-            args = tuple([a if isinstance(a, Value) else _constant(x) for a, x in zip(args, xs)])
-        v = _new(Value)  # Value(out) without __init__'s checks (out is a float): this runs once per op of every graph
-        v.data = out
-        v.grad = _NOT_COMPUTED
-        v.label = ""
-        v.parents = args
-        v._op = self
-        return v
+            out = forward_number(self.name, out, xs)
+        if not any(isinstance(a, Value) for a in args):
+            return out
+        if not recording.get():
+            return Value(out)
+        node = _new(Value)
+        node.data, node.label, node.grad_fn = out, "", self
+        node._x, node._y = tuple(a if isinstance(a, Value) else constant(x) for a, x in zip(args, xs)), None
+        return node
 
-    def _error(self, e, xs):
-        """Python's bare arithmetic errors from a forward, as errors that name the op and its inputs."""
-        if isinstance(e, (DomainError, RangeError)):
-            return e  # already names the op and the operand
-        if isinstance(e, OverflowError):
-            return RangeError(f"{self.name}{_args(xs)}: the result is too large for a float ({e})")
-        return DomainError(f"{self.name}{_args(xs)}: {e}")
+    def forward_error(self, e, xs):
+        error = forward_error(self.name, e, xs)
+        if error is not e:
+            error.__cause__ = e
+        return error
 
-    def _number(self, out, xs):
-        if isinstance(out, numbers.Real) and not isinstance(out, bool):
-            return float(out)
-        raise TypeError(f"{self.name}{_args(xs)}: the forward returned {type(out).__name__} {_show(out)}, "
-                        f"expected a real number")
+    def local_grads(self, node, higher=False):
+        """d(node)/d(parent) for each parent, at the node's point; None for a Constant parent (no one needs it).
 
-    def _local(self, i, xs, higher=False):
-        """The local derivative d(out)/d(input i) at xs: a float, or with higher=True maybe a Value."""
-        try:
-            d = self.derivs[i](*xs)
-        except (ArithmeticError, ValueError) as e:
-            raise self._undefined(i, xs, e) from e
-        return d if type(d) is float else self._derivative(i, xs, d, higher)
+        With higher=True the rules run on the parent Values and the node itself, so a derivative can be a Value
+        that is differentiable again.
+        """
+        parents = node.parents
+        xs = [p if higher and type(p) is not Constant else p.data for p in parents]
+        out = node if higher else node.data
+        grads = []
+        for i, (p, rule) in enumerate(zip(parents, self.rules)):
+            if type(p) is Constant:
+                grads.append(None)  # nobody asks for the gradient of a number; skipping it spares x**2 a log(x)
+                continue
+            try:
+                d = rule(*xs, out)
+            except (ArithmeticError, ValueError) as e:
+                raise undefined_derivative(self.name, i, xs, e) from e
+            grads.append(d if type(d) is float else derivative_number(self.name, i, xs, d, higher))
+        return grads
 
-    def _undefined(self, i, xs, e):
-        return DomainError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} is undefined here ({e})")
-
-    def _derivative(self, i, xs, d, higher):
-        """A rule's result as the pass needs it: a float, or in a higher-order pass also a Value."""
-        if higher and isinstance(d, Value):
-            return d
-        if isinstance(d, numbers.Real) and not isinstance(d, bool):
-            return float(d)
-        if isinstance(d, Value):  # a rule that made a Value from plain numbers: keep the number
-            return d.data
-        raise TypeError(f"{self.name}{_args(xs)}: the derivative with respect to input {i} returned "
-                        f"{type(d).__name__} {_show(d)}; a derivative rule must return a number or a Value")
+    def backprop(self, node, g):
+        """One node's step of backward() on floats: each parent's .grad += g * d(node)/d(parent)."""
+        for p, d in zip(node.parents, self.local_grads(node)):
+            if d is not None:
+                p.grad += g * d
 
 
-def _args(xs):
-    return "(" + ", ".join(repr(_val(x)) for x in xs) + ")"
+def _ignoring_out(rule):
+    return lambda *args: rule(*args[:-1])  # a primitive's rules take the inputs only
+
+
+def _function(source, name):
+    """A function from source text made of the table's formulas; tracebacks name the op."""
+    code = compile(source, f"<autodiff op {name}>", "exec" if source.startswith("def") else "eval")
+    if not source.startswith("def"):
+        return eval(code, globals())
+    scope = {}
+    exec(code, globals(), scope)
+    return scope.popitem()[1]
+
+
+def _float_step(n, rules):
+    """The source of an op's step of backward() on floats, written out from its formulas (so: no call per edge).
+
+        def step(node, g):                          # for *
+            px, py = node._x, node._y
+            x, y, out = px.data, py.data, node.data
+            if type(px) is not Constant: px.grad += g * (y)
+            if type(py) is not Constant: py.grad += g * (x)
+    """
+    names = "xy"[:n]
+    lines = ["def step(node, g):",
+             f"    {', '.join('p' + v for v in names)}, = {', '.join('node._' + v for v in names)},",
+             f"    {', '.join(names)}, out = {', '.join('p' + v + '.data' for v in names)}, node.data"]
+    for v, rule in zip(names, rules):
+        rule = rule.replace("value(", "(")  # on floats, value(x) is x
+        term = "g" if rule == "1.0" else "-g" if rule == "-1.0" else f"g * ({rule})"
+        lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {term}")
+    return "\n".join(lines) + "\n"
+
+
+_new = object.__new__
+
+(add, sub, mul, div, power, vpower, leaky, neg, absolute, exp, log, sqrt, tanh, sigmoid, relu, sin, cos) = OPS = [
+    Op(*row) for row in TABLE.values()]
+
+
+def leaky_relu(x, slope=0.01):
+    """x for x > 0, else slope * x; the slope is an input like any other (a Constant unless it is a Value)."""
+    return leaky.apply(x, slope)
 
 
 def primitive(*derivs, name=None):
@@ -269,7 +394,7 @@ def primitive(*derivs, name=None):
     for i, d in enumerate(derivs):
         if not callable(d):
             raise TypeError(f"primitive: derivative {i} must be a function of the inputs, "
-                            f"got {type(d).__name__} {_show(d)}")
+                            f"got {type(d).__name__} {show(d)}")
 
     def make(forward):
         import functools
@@ -291,160 +416,187 @@ def primitive(*derivs, name=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Forwards that need a check or a stable formula. Every one names the op and the operand when it refuses.
+# Leaves: parameters, numbers, and the grad of a Value no pass has reached.
 
-def _div(x, y):
-    if y == 0:
-        raise DomainError(f"/: cannot divide {x!r} by zero; keep the denominator away from 0 (e.g. add a small eps)")
-    return x / y
+class Parameter(Value):
+    """A leaf Value that a model learns (nn's weights and biases are Parameters); drawings style them as such."""
 
-
-def _power(x, y):
-    if x == 0 and y < 0:
-        raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
-    if x < 0 and y != int(y):
-        raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
-    return x ** y
+    __slots__ = ()
 
 
-def _power_of_value(x, y):
-    if x < 0:
-        raise DomainError(f"**: a negative base {x!r} to a Value power is not differentiable (d/dy x**y = x**y * "
-                          f"log(x)); use a positive base, or a plain number as the exponent")
-    return _power(x, y)
+class Constant(Value):
+    """A plain number inside an expression (the 2 in `x * 2`): a leaf that no gradient is computed for.
+
+    Constants are shared: every expression that uses the same number uses one Constant (fewer objects make graphs
+    faster to build and to free), so a Constant is read-only. Constant(2.0) is that shared Constant.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data, label=""):
+        return constant(real(data, "Constant"))
+
+    def __init__(self, data, label=""):
+        pass  # made by constant()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a Constant ({self.data!r}) is shared by every expression that uses that number, "
+                             f"so it cannot change; use a Value for a number you want to change")
+
+    def __reduce__(self):
+        return Constant, (self.data,)
 
 
-def _exp(x):
+def grad_computed(node):
+    """Whether a pass (or the user) has set node.grad; until then it reads 0.0, and a drawing says "not computed".
+
+    The grad slot of such a Value holds nothing, so copies and pickles keep the state.
+    """
     try:
-        return math.exp(x)
-    except OverflowError:
-        raise RangeError(f"exp: exp({x!r}) overflows a float (inputs above about 709.78 do)") from None
+        _GRAD.__get__(node)
+        return True
+    except AttributeError:
+        return False
 
 
-def _log(x):
-    if x <= 0:
-        raise DomainError(f"log: log({x!r}) is undefined; log needs a positive number")
-    return math.log(x)
+_GRAD = Value.__dict__["grad"]  # the slot itself, which reads without __getattr__'s 0.0
+
+_constants = {}  # number -> its shared Constant
 
 
-def _sqrt(x):
-    if x < 0:
-        raise DomainError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
-    return math.sqrt(x)
+def constant(data):
+    """The shared Constant of a number (a float)."""
+    key = (data, math.copysign(1.0, data)) if data == 0 else data  # 0.0 and -0.0 are equal, but not the same
+    c = _constants.get(key)
+    if c is None:
+        c = _new(Constant)
+        for name, v in (("data", data), ("label", ""), ("grad_fn", None), ("_x", None), ("_y", None)):
+            object.__setattr__(c, name, v)
+        if data == data:  # nan != nan: a nan is never shared
+            if len(_constants) >= 4096:  # numbers that never recur (data written into expressions) do not pile up
+                _constants.clear()
+            _constants[key] = c
+    return c
 
 
-def _sigmoid(x):
-    if x >= 0:  # two forms, so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+class ChainRule:
+    """A node's local chain rule, built on demand from its op and parents (and never stored): called with
+    grad(node), it returns [(parent, grad(node) * d(node)/d(parent))] for every parent but the Constants."""
+
+    def __init__(self, node, higher=False):
+        self.node, self.higher = node, higher
+        self.parents = node.parents
+        self.local_grads = () if node.grad_fn is None else node.grad_fn.local_grads(node, higher)
+
+    def __call__(self, g):
+        return [(p, g * d) for p, d in zip(self.parents, self.local_grads) if d is not None]
+
+    def __repr__(self):
+        node, op = self.node, self.node.grad_fn
+        if op is None:
+            return f"chain rule of {_name(node, 'out')}: none (a leaf)"
+        names = [_name(p, v) for p, v in zip(self.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)])]
+        out = _name(node, "out")
+        if op.formulas and op.n <= 2 and " if " not in op.formulas[0]:
+            forward = _substitute(op.formulas[0], dict(zip("xy", names)))
+            derivs = [_substitute(f, {**dict(zip("xy", names)), "out": out}) for f in op.formulas[1:]]
+        else:
+            forward = f"{op.name}({', '.join(names)})"
+            derivs = [f"d{op.name}/d({n})" for n in names]
+        if op.formulas and op.n <= 2:
+            derivs = [_substitute(f, {**dict(zip("xy", names)), "out": out}) for f in op.formulas[1:]]
+        lines = [f"chain rule of {out} = {forward}:"]
+        for p, n, d, number in zip(self.parents, names, derivs, self.local_grads):
+            if number is not None:
+                d = d if re.fullmatch(r"[\w.]+", d) else f"({d})"
+                lines.append(f"  grad({n}) += grad({out}) * {d}" + ("" if d == repr(number) else f"   (= {number!r})"))
+        return "\n".join(lines)
 
 
-def _periodic(name, f):
-    def forward(x):
-        if math.isinf(x):
-            raise DomainError(f"{name}: {name}({x!r}) is undefined; {name} needs a finite number")
-        return f(x)
-    return forward
+def _name(node, default):
+    if node.label:
+        return node.label
+    return repr(node.data) if type(node) is Constant else default
 
 
-def _sign(x):
-    x = _val(x)
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+def readable(formula):
+    """A formula of the table as a reader writes it: value(x) is x, exp_(x) is exp(x), div_(x, y) is x / y."""
+    formula = re.sub(r"^v?pow_\(x, y\)$", "x ** y", formula.replace("div_(x, y)", "x / y"))
+    formula = re.sub(r"\b(\w+)_\(", r"\1(", formula)
+    return re.sub(r"(?<!\w)value\((\w+)\)", r"\1", formula)
 
 
-def _dpow_base(x, y):
-    return 0.0 if _val(y) == 0 else y * x ** (y - 1)
-
-
-def _dpow_exponent(x, y):
-    return 0.0 if _val(x) == 0 else x ** y * log(x)  # 0 ** y is flat in y for y > 0
-
-
-def _dsigmoid(x):
-    s = sigmoid(x)
-    return s * (1 - s)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The op table. Each row: name, forward on floats, then d(out)/d(input) per input. The rules are written with
-# operators and the functions of this table, so they work on floats (backward) and on Values (higher order).
-# A rule for a kink (relu, abs at 0) uses the one-sided value PyTorch uses.
-
-#            name           forward                                  d/dx                          d/dy
-add        = Op("+",        lambda x, y: x + y,                      lambda x, y: 1.0,             lambda x, y: 1.0)
-sub        = Op("-",        lambda x, y: x - y,                      lambda x, y: 1.0,             lambda x, y: -1.0)
-mul        = Op("*",        lambda x, y: x * y,                      lambda x, y: y,               lambda x, y: x)
-div        = Op("/",        _div,                                    lambda x, y: 1 / y,           lambda x, y: -x / y ** 2)
-_pow_const = Op("**",       _power,                                  _dpow_base,                   _dpow_exponent)
-_pow       = Op("**",       _power_of_value,                         _dpow_base,                   _dpow_exponent)
-_leaky     = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,    lambda x, s: 1.0 if _val(x) > 0 else s,
-                                                                     lambda x, s: 0.0 if _val(x) > 0 else x)
-
-neg        = Op("neg",      lambda x: -x,                            lambda x: -1.0)                # -x
-_abs       = Op("abs",      abs,                                     _sign)                         # |x|' = sign(x)
-exp        = Op("exp",      _exp,                                    lambda x: exp(x))              # e^x
-log        = Op("log",      _log,                                    lambda x: 1 / x)               # ln x
-sqrt       = Op("sqrt",     _sqrt,                                   lambda x: 0.5 / sqrt(x))       # x^(1/2)
-tanh       = Op("tanh",     math.tanh,                               lambda x: 1 - tanh(x) ** 2)    # stable in math
-sigmoid    = Op("sigmoid",  _sigmoid,                                _dsigmoid)                     # s' = s(1 - s)
-relu       = Op("relu",     lambda x: 0.0 if x <= 0 else x,          lambda x: 1.0 if _val(x) > 0 else 0.0)
-sin        = Op("sin",      _periodic("sin", math.sin),              lambda x: cos(x))
-cos        = Op("cos",      _periodic("cos", math.cos),              lambda x: -sin(x))
-
-
-def leaky_relu(x, slope=0.01):
-    """x for x > 0, else slope * x; the slope is an input like any other (a Constant unless it is a Value)."""
-    return _leaky(x, slope)
+def _substitute(formula, names):
+    """A formula, readable, with its variables x, y, out replaced by names in one pass (so none is rewritten)."""
+    return re.sub(r"\b(x|y|out)\b", lambda m: names.get(m.group(1), m.group(1)), readable(formula))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # The backward pass.
 
-def _topo(root):
+def topological_order(root):
     """Every node `root` depends on, each after its parents: an iterative depth-first walk, parents in order."""
-    order, seen, done, stack = [], set(), set(), [root]
+    order, seen, stack = [], set(), [root]
     while stack:
         node = stack.pop()
-        if node in done:
-            continue
-        if node in seen or not node.parents:  # a leaf, or back from its parents: its place in the order is here
-            done.add(node)
-            order.append(node)
-        else:  # first visit: come back to it after its parents (pushed last first, so they pop in order)
+        if node is _DONE:  # back from the parents of the node beneath: its place in the order is here
+            order.append(stack.pop())
+        elif node not in seen:
             seen.add(node)
-            stack.append(node)
-            stack.extend(reversed(node.parents))
+            parents = node.parents
+            if parents:  # come back to it after its parents (pushed last first, so that they pop in order)
+                stack += (node, _DONE, *reversed(parents))
+            else:
+                order.append(node)
     return order
 
 
-def _backprop(order, grads, higher, trace=None):
-    """The chain rule, the one loop for every pass: last node first, push its grad to its parents.
+_DONE = object()
 
-    `grads` maps nodes to d(root)/d(node) and starts with the seed. With higher=True the local derivatives are
-    computed from the parent Values themselves, so every grad is a Value that can be differentiated again.
-    `trace`, a list, receives one entry per node whose rules run, in order.
+
+def backward(root, seed):
+    """root.backward(seed): the chain rule on floats, last node first, straight into every node's .grad."""
+    order = topological_order(root)
+    leaves = []
+    for node in order:  # every node starts the pass at -0.0 (so that x + -0.0 is x, bit for bit)
+        if node.grad_fn is None:
+            if type(node) is Constant:
+                continue
+            leaves.append((node, node.grad))  # leaves accumulate: add their old grad back at the end
+        node.grad = -0.0
+    root.grad = seed
+    try:
+        for node in reversed(order):
+            op = node.grad_fn
+            if op is not None:
+                op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
+    except BaseException as e:
+        for leaf, old in leaves:
+            leaf.grad = old  # a failed pass leaves every leaf as it was
+        if isinstance(e, (ArithmeticError, ValueError)) and op.formulas:
+            op.local_grads(node)  # raises the error that names the op and the input
+        raise
+    for leaf, old in leaves:
+        leaf.grad = old + leaf.grad  # reset with zero_grad() or .grad = 0.0
+
+
+def backprop(order, grads, higher=False, trace=None):
+    """The chain rule as a pass that leaves every .grad alone: last node first, each node's chain_rule() gives
+    what to add to its parents' grads. `grads` maps nodes to d(root)/d(node) and starts with the seed.
+
+    With higher=True the local derivatives are computed from the parent Values themselves, so every grad is a
+    Value that can be differentiated again (grad, hessian). `trace`, a list, receives (node, chain rule, parents'
+    grads after it) for every node whose rule runs, in order (animate).
     """
     for node in reversed(order):
         g = grads.get(node)
-        op = node._op
-        if g is None or op is None:
+        if g is None or node.grad_fn is None:
             continue
-        parents = node.parents
-        xs = [p if type(p) is not Constant else p.data for p in parents] if higher else [p.data for p in parents]
-        for i, p in enumerate(parents):
-            if type(p) is Constant:
-                continue  # nobody asks for the gradient of a number; skipping it also spares x**2 a log(x)
-            try:
-                d = op.derivs[i](*xs)  # the local derivative d(node)/d(parent)
-            except (ArithmeticError, ValueError) as e:
-                raise op._undefined(i, xs, e) from e
-            if type(d) is not float:
-                d = op._derivative(i, xs, d, higher)
-            contribution = g * d  # the chain rule
+        rule = ChainRule(node, higher)
+        for p, contribution in rule(g):
             grads[p] = grads[p] + contribution if p in grads else contribution  # fan-out: contributions add up
-        if trace is not None:  # animate() records each step: the node, and its parents' grads after it
-            trace.append((node, [(p, grads[p]) for p in parents if type(p) is not Constant]))
+        if trace is not None:
+            trace.append((node, rule, [(p, grads[p]) for p in rule.parents if type(p) is not Constant]))
     return grads
 
 
@@ -462,11 +614,11 @@ class no_grad(contextlib.ContextDecorator):
         self._tokens = []
 
     def __enter__(self):
-        self._tokens.append(_grad_enabled.set(False))
+        self._tokens.append(recording.set(False))
         return self
 
     def __exit__(self, *exc):
-        _grad_enabled.reset(self._tokens.pop())
+        recording.reset(self._tokens.pop())
         return False
 
     def _recreate_cm(self):
@@ -474,10 +626,10 @@ class no_grad(contextlib.ContextDecorator):
 
 
 @contextlib.contextmanager
-def _recording():
+def recording_on():
     """Switch recording on for a while (grad() needs a graph even when called under no_grad)."""
-    token = _grad_enabled.set(True)
+    token = recording.set(True)
     try:
         yield
     finally:
-        _grad_enabled.reset(token)
+        recording.reset(token)

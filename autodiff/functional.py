@@ -9,7 +9,8 @@ import contextvars
 import functools
 import numbers
 
-from .engine import Op, Value, _backprop, _real, _recording, _show, _topo
+from .engine import Op, Value, backprop, recording_on, topological_order
+from .errors import real, show
 
 __all__ = ["grad", "value_and_grad", "hessian"]
 
@@ -17,14 +18,14 @@ _depth = contextvars.ContextVar("autodiff_grad_depth", default=0)  # how many gr
 
 # Each differentiated argument gets a fresh node, so that an inner grad cannot confuse its variable with an outer
 # one that has the same Value (grad(lambda x: grad(lambda y: x * y)(x))(3.0) is 1, not 2x).
-_watch = Op("input", lambda x: x, lambda x: 1.0)
+watch = Op("input", "x", "1.0")
 
 
 @contextlib.contextmanager
 def _differentiating():
     token = _depth.set(_depth.get() + 1)
     try:
-        with _recording():
+        with recording_on():
             yield
     finally:
         _depth.reset(token)
@@ -55,7 +56,7 @@ def _inputs(args, idx, fname):
     args, wrt = list(args), []
     for i in idx:
         a = args[i]
-        a = _watch(a) if isinstance(a, Value) else Value(_real(a, f"{fname} (argument {i})"))
+        a = watch(a) if isinstance(a, Value) else Value(real(a, f"{fname} (argument {i})"))
         args[i] = a
         wrt.append(a)
     return args, wrt
@@ -66,14 +67,14 @@ def _grads(out, wrt, higher, fname):
     if not isinstance(out, Value):
         if isinstance(out, bool) or not isinstance(out, numbers.Real):
             raise TypeError(f"{fname}: the function must return a scalar Value or a number, "
-                            f"got {type(out).__name__} {_show(out)}")
+                            f"got {type(out).__name__} {show(out)}")
         return [0.0] * len(wrt)  # a constant function
     inputs, live, order = set(wrt), set(wrt), []
-    for node in _topo(out):
+    for node in topological_order(out):
         if node not in inputs and any(p in live for p in node.parents):
             live.add(node)
             order.append(node)
-    grads = _backprop(order, {out: 1.0}, higher)
+    grads = backprop(order, {out: 1.0}, higher)
     return [grads.get(w, 0.0) for w in wrt]
 
 

@@ -2,7 +2,8 @@
 import math
 import numbers
 
-from .engine import Value, _real, _show, no_grad
+from .engine import Value, no_grad
+from .errors import real, show
 from .functional import grad, hessian
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -27,15 +28,15 @@ def gradcheck(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, order=1):
     for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v >= 0 or (name == "eps" and v == 0):
             raise ValueError(f"gradcheck: {name} must be a {'positive' if name == 'eps' else 'non-negative'} "
-                             f"number, got {_show(v)}")
+                             f"number, got {show(v)}")
     if order not in (1, 2):
-        raise ValueError(f"gradcheck: order must be 1 or 2, got {_show(order)}")
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {show(order)}")
     if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
-        raise TypeError(f"gradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {_show(inputs)}")
+        raise TypeError(f"gradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {show(inputs)}")
     inputs = list(inputs)
     if not inputs:
         raise ValueError("gradcheck: inputs is empty; give the point to check as a list of numbers")
-    xs = [x.data if isinstance(x, Value) else _real(x, f"gradcheck (input {i})") for i, x in enumerate(inputs)]
+    xs = [x.data if isinstance(x, Value) else real(x, f"gradcheck (input {i})") for i, x in enumerate(inputs)]
     names = [f"{i} ({x.label})" if isinstance(x, Value) and x.label else str(i) for i, x in enumerate(inputs)]
 
     def value(point):
@@ -70,7 +71,7 @@ def _number(out):
     if isinstance(out, Value):
         return out.data
     if isinstance(out, bool) or not isinstance(out, numbers.Real):
-        raise TypeError(f"gradcheck: f must return a Value or a number, got {type(out).__name__} {_show(out)}")
+        raise TypeError(f"gradcheck: f must return a Value or a number, got {type(out).__name__} {show(out)}")
     return float(out)
 
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from autodiff import Value, animate
-from autodiff.engine import Constant, _backprop, _topo
+from autodiff.engine import Constant, backprop, topological_order
 
 pytest.importorskip("graphviz", reason="the graphviz package is not installed: pip install -e '.[draw]'")
 try:
@@ -50,14 +50,14 @@ def test_one_step_per_rule_that_runs_in_the_engines_order_and_user_grads_untouch
     loss, leaves = neuron_graph()
     leaves[0].grad = 5.0
     frames = frames_of(animate(loss, tmp_path / "bp.html"))
-    order = _topo(loss)
+    order = topological_order(loss)
     trace = []
-    grads = _backprop(order, {loss: 1.0}, False, trace)
+    grads = backprop(order, {loss: 1.0}, False, trace)
     index = {n: i for i, n in enumerate(order)}
     assert len(frames) == len(trace) + 1
     assert frames[0]["node"] == f"v{index[loss]}" and frames[0]["set"] == {f"v{index[loss]}": "1"}
-    assert [f["node"] for f in frames[1:]] == [f"v{index[node]}" for node, _ in trace]
-    for frame, (node, after) in zip(frames[1:], trace):
+    assert [f["node"] for f in frames[1:]] == [f"v{index[node]}" for node, _, _ in trace]
+    for frame, (node, _, after) in zip(frames[1:], trace):
         assert set(frame["set"]) == {f"v{index[p]}" for p, _ in after}
         assert frame["edges"] == [f"v{index[node]}e{i}" for i, p in enumerate(node.parents)
                                   if type(p) is not Constant]

@@ -173,8 +173,8 @@ def test_edge_labels_are_the_local_derivatives_and_the_chain_rule_reads_off_the_
 
 
 def _all(root):
-    from autodiff.engine import _topo
-    return _topo(root)
+    from autodiff.engine import topological_order
+    return topological_order(root)
 
 
 def test_show_grad_and_show_local_switch_parts_off():

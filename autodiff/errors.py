@@ -1,0 +1,81 @@
+"""The errors of the engine, and the checks at its boundary: every refusal names the op, the operands and what to do.
+
+engine.py keeps the algorithm; what it needs to turn bad input, Python's bare arithmetic errors and a rule's odd
+result into a clear message lives here.
+"""
+import numbers
+import reprlib
+
+__all__ = ["DomainError", "RangeError", "show", "real", "forward_error", "undefined_derivative", "derivative_number"]
+
+
+class DomainError(ValueError):
+    """An input outside an op's domain (log of 0, division by zero, ...)."""
+
+    __module__ = "autodiff"  # where users import it from
+
+
+class RangeError(OverflowError):
+    """A result too large for a float (exp of 1000, ...)."""
+
+    __module__ = "autodiff"
+
+
+def show(x):
+    """A short repr of anything a user passed, for messages."""
+    return reprlib.repr(x)
+
+
+def _is_value(x):
+    return hasattr(x, "parents") and hasattr(x, "data")
+
+
+def real(x, op):
+    """`x` as a float, or a TypeError that names the op and what was given instead."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        try:
+            return float(x)
+        except OverflowError:
+            raise OverflowError(f"{op}: {show(x)} is too large for a float") from None
+    if _is_value(x):
+        raise TypeError(f"{op}: got a Value where a plain number is needed; use .data for its number, "
+                        f"or .detach() for a new leaf")
+    raise TypeError(f"{op}: expected a real number (int or float) or a Value, got {type(x).__name__} {show(x)}")
+
+
+def operands(xs):
+    """The operands of an op as a message shows them: (1.0, 2.0)."""
+    return "(" + ", ".join(repr(x.data if _is_value(x) else x) for x in xs) + ")"
+
+
+def forward_error(name, e, xs):
+    """Python's bare arithmetic error from a forward, as an error that names the op and its inputs."""
+    if isinstance(e, (DomainError, RangeError)):
+        return e  # a guarded forward's own message already names the op and the operand
+    if isinstance(e, OverflowError):
+        return RangeError(f"{name}{operands(xs)}: the result is too large for a float ({e})")
+    return DomainError(f"{name}{operands(xs)}: {e}")
+
+
+def forward_number(name, out, xs):
+    """A forward's result that is not a float (a user's primitive returned an int, say), as a float or a TypeError."""
+    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+        return float(out)
+    raise TypeError(f"{name}{operands(xs)}: the forward returned {type(out).__name__} {show(out)}, "
+                    f"expected a real number")
+
+
+def undefined_derivative(name, i, xs, e):
+    return DomainError(f"{name}{operands(xs)}: the derivative with respect to input {i} is undefined here ({e})")
+
+
+def derivative_number(name, i, xs, d, higher):
+    """A rule's result as the pass needs it: a float, or in a higher-order pass also a Value."""
+    if _is_value(d):
+        return d if higher else d.data  # a rule that made a Value from plain numbers: keep the number
+    if isinstance(d, numbers.Real) and not isinstance(d, bool):
+        return float(d)
+    raise TypeError(f"{name}{operands(xs)}: the derivative with respect to input {i} returned "
+                    f"{type(d).__name__} {show(d)}; a derivative rule must return a number or a Value")
