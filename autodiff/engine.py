@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import math
 import re
+import threading
 
 from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, real, show,
                      undefined_derivative)
@@ -19,6 +20,7 @@ __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "Doma
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 
 recording = contextvars.ContextVar("autodiff_recording", default=True)  # per thread and task: see no_grad
+paused = 0  # how many no_grad blocks are open, in any thread: while none is, no op needs to read `recording`
 
 
 class Value:
@@ -88,30 +90,9 @@ class Value:
         """A new leaf with the same data, cut off from this Value's graph."""
         return Value(self.data)
 
-    # Operators: numbers on either side become Constants; each line is one op of the table below.
-    def __add__(self, other): return add.apply(self, other)
-    def __radd__(self, other): return add.apply(other, self)
-    def __sub__(self, other): return sub.apply(self, other)
-    def __rsub__(self, other): return sub.apply(other, self)
-    def __mul__(self, other): return mul.apply(self, other)
-    def __rmul__(self, other): return mul.apply(other, self)
-    def __truediv__(self, other): return div.apply(self, other)
-    def __rtruediv__(self, other): return div.apply(other, self)
-    def __pow__(self, other): return (vpower if isinstance(other, Value) else power).apply(self, other)
-    def __rpow__(self, other): return vpower.apply(other, self)
-    def __neg__(self): return neg.apply(self)
+    # The operators (+ - * / ** neg abs) and methods (exp log sqrt tanh sigmoid relu leaky_relu sin cos) are the
+    # ops of the table below, each applied directly: see the lines after it. Numbers on either side become Constants.
     def __pos__(self): return self
-    def __abs__(self): return absolute.apply(self)
-
-    def exp(self): return exp.apply(self)
-    def log(self): return log.apply(self)
-    def sqrt(self): return sqrt.apply(self)
-    def tanh(self): return tanh.apply(self)
-    def sigmoid(self): return sigmoid.apply(self)
-    def relu(self): return relu.apply(self)
-    def leaky_relu(self, slope=0.01): return leaky.apply(self, slope)
-    def sin(self): return sin.apply(self)
-    def cos(self): return cos.apply(self)
 
 
 
@@ -228,13 +209,14 @@ class Op:
     def __init__(self, name, forward, *rules):
         self.name, self.n = name, len(rules)
         self.formulas = (forward, *rules) if isinstance(forward, str) else None  # None for a primitive
-        self.apply = {1: self._apply1, 2: self._apply2}.get(self.n, self._apply)
         if self.formulas is None:
             self.forward = forward
             self.rules = tuple(_ignoring_out(d) for d in rules)
+            self.apply, self.rapply = _applying(self, f"forward({', '.join('xy'[:self.n])})")
             return
         args = ", ".join("xy"[:self.n])
         self.forward = _function(f"lambda {args}: {forward}", name)
+        self.apply, self.rapply = _applying(self, forward)  # apply(x, y) is op(x, y); rapply(y, x) too
         self.rules = tuple(_function(f"lambda {args}, out: {r}", name) for r in rules)  # d/d(input i)
         self.backprop = _function(_float_step(self.n, rules), name)  # one node's step of backward() on floats
 
@@ -244,43 +226,6 @@ class Op:
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
         return self.apply(*args)
-
-    def _apply2(self, x, y):  # the same as _apply, unrolled: this runs for every op of every graph
-        a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, self.name)
-        b = y.data if isinstance(y, Value) else y if type(y) is float else real(y, self.name)
-        try:
-            out = self.forward(a, b)
-        except (ArithmeticError, ValueError) as e:
-            raise self.forward_error(e, (a, b))
-        if type(out) is not float:
-            out = forward_number(self.name, out, (a, b))
-        if not isinstance(x, Value):
-            if not isinstance(y, Value):
-                return out  # plain numbers in, a plain number out
-            x = constant(a)
-        elif not isinstance(y, Value):
-            y = constant(b)
-        if not recording.get():
-            return Value(out)  # a plain leaf: no parents, no op
-        node = _new(Value)  # Value(out) without __init__'s checks (out is a float)
-        node.data, node.label, node.grad_fn, node._x, node._y = out, "", self, x, y
-        return node
-
-    def _apply1(self, x):
-        a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, self.name)
-        try:
-            out = self.forward(a)
-        except (ArithmeticError, ValueError) as e:
-            raise self.forward_error(e, (a,))
-        if type(out) is not float:
-            out = forward_number(self.name, out, (a,))
-        if not isinstance(x, Value):
-            return out
-        if not recording.get():
-            return Value(out)
-        node = _new(Value)
-        node.data, node.label, node.grad_fn, node._x, node._y = out, "", self, x, None
-        return node
 
     def _apply(self, *args):
         if len(args) != self.n:
@@ -335,6 +280,75 @@ class Op:
                 p.grad += g * d
 
 
+def _applying(op, forward):
+    """The functions that apply an op of one or two inputs, with its forward written in (one call per op)."""
+    if op.n not in (1, 2):
+        return op._apply, None
+    source = (APPLY1 if op.n == 1 else APPLY2).replace("FORWARD", forward)
+    scope = {}
+    exec(compile(source, f"<autodiff op {op.name}>", "exec"), globals(), scope)
+    return scope["make"](op, op.forward)
+
+
+# How an op of two inputs is applied (px, py: Values or numbers; x, y: their floats); rapply is apply with the
+# inputs the other way round, for the reflected operators (2 * v). An op of one input is applied the same way.
+APPLY2 = """
+def make(op, forward):
+    def apply(px, py):
+        if isinstance(px, Value):
+            x = px.data
+            if isinstance(py, Value):
+                y = py.data
+            else:
+                y, py = py if type(py) is float else real(py, op.name), None
+        else:
+            x, px = px if type(px) is float else real(px, op.name), None
+            y = py.data if isinstance(py, Value) else py if type(py) is float else real(py, op.name)
+        try:
+            out = FORWARD
+        except (ArithmeticError, ValueError) as e:
+            raise op.forward_error(e, (x, y))
+        if type(out) is not float:
+            out = forward_number(op.name, out, (x, y))
+        if px is None:
+            if not isinstance(py, Value):
+                return out  # plain numbers in, a plain number out
+            px = _constants.get(x) or constant(x)  # a number in an expression becomes a (shared) Constant
+        elif py is None:
+            py = _constants.get(y) or constant(y)
+        if paused and not recording.get():
+            return Value(out)  # under no_grad: a plain leaf
+        node = _new(Value)  # Value(out) without __init__'s checks (out is a float)
+        node.data, node.label, node.grad_fn, node._x, node._y = out, "", op, px, py
+        return node
+
+    def rapply(py, px):
+        return apply(px, py)
+
+    return apply, rapply
+"""
+APPLY1 = """
+def make(op, forward):
+    def apply(px):
+        x = px.data if isinstance(px, Value) else px if type(px) is float else real(px, op.name)
+        try:
+            out = FORWARD
+        except (ArithmeticError, ValueError) as e:
+            raise op.forward_error(e, (x,))
+        if type(out) is not float:
+            out = forward_number(op.name, out, (x,))
+        if not isinstance(px, Value):
+            return out
+        if paused and not recording.get():
+            return Value(out)
+        node = _new(Value)
+        node.data, node.label, node.grad_fn, node._x, node._y = out, "", op, px, None
+        return node
+
+    return apply, None
+"""
+
+
 def _ignoring_out(rule):
     return lambda *args: rule(*args[:-1])  # a primitive's rules take the inputs only
 
@@ -373,6 +387,28 @@ _new = object.__new__
 
 (add, sub, mul, div, power, vpower, leaky, neg, absolute, exp, log, sqrt, tanh, sigmoid, relu, sin, cos) = OPS = [
     Op(*row) for row in TABLE.values()]
+
+
+# Each operator is its op's apply (rapply for a number on the left: 2 * v); one call per op.
+Value.__add__, Value.__radd__ = add.apply, add.rapply
+Value.__sub__, Value.__rsub__ = sub.apply, sub.rapply
+Value.__mul__, Value.__rmul__ = mul.apply, mul.rapply
+Value.__truediv__, Value.__rtruediv__ = div.apply, div.rapply
+Value.__rpow__ = vpower.rapply
+Value.__neg__, Value.__abs__ = neg.apply, absolute.apply
+Value.exp, Value.log, Value.sqrt, Value.tanh = exp.apply, log.apply, sqrt.apply, tanh.apply
+Value.sigmoid, Value.relu, Value.sin, Value.cos = sigmoid.apply, relu.apply, sin.apply, cos.apply
+
+
+def _pow(x, y):
+    return vpower.apply(x, y) if isinstance(y, Value) else power.apply(x, y)  # a number exponent: the common case
+
+
+def _leaky_relu(x, slope=0.01):
+    return leaky.apply(x, slope)
+
+
+Value.__pow__, Value.leaky_relu = _pow, _leaky_relu
 
 
 def leaky_relu(x, slope=0.01):
@@ -555,21 +591,36 @@ _DONE = object()
 
 
 def backward(root, seed):
-    """root.backward(seed): the chain rule on floats, last node first, straight into every node's .grad."""
-    order = topological_order(root)
-    leaves = []
-    for node in order:  # every node starts the pass at -0.0 (so that x + -0.0 is x, bit for bit)
-        if node.grad_fn is None:
-            if type(node) is Constant:
-                continue
-            leaves.append((node, node.grad))  # leaves accumulate: add their old grad back at the end
-        node.grad = -0.0
+    """root.backward(seed): the chain rule on floats, last node first, straight into every node's .grad.
+
+    The walk is topological_order's, with every node's grad set to -0.0 as it is reached (x + -0.0 is x, bit for
+    bit): the ops (in order) and the leaves (with their old grads, which are added back at the end) apart.
+    """
+    if type(root) is Constant:
+        return
+    order, leaves, seen, stack = [], [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node is _DONE:
+            node = stack.pop()
+            node.grad = -0.0
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            op = node.grad_fn
+            if op is None:
+                if type(node) is not Constant:
+                    leaves.append((node, node.grad))
+                    node.grad = -0.0
+            elif op.n == 2:
+                stack += (node, _DONE, node._y, node._x)
+            else:
+                stack += (node, _DONE, *reversed(node.parents))
     root.grad = seed
     try:
         for node in reversed(order):
             op = node.grad_fn
-            if op is not None:
-                op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
+            op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
     except BaseException as e:
         for leaf, old in leaves:
             leaf.grad = old  # a failed pass leaves every leaf as it was
@@ -614,15 +665,24 @@ class no_grad(contextlib.ContextDecorator):
         self._tokens = []
 
     def __enter__(self):
+        global paused
+        with _lock:
+            paused += 1
         self._tokens.append(recording.set(False))
         return self
 
     def __exit__(self, *exc):
+        global paused
         recording.reset(self._tokens.pop())
+        with _lock:
+            paused -= 1
         return False
 
     def _recreate_cm(self):
         return type(self)()  # a decorated function gets a fresh manager per call: safe in threads and recursion
+
+
+_lock = threading.Lock()
 
 
 @contextlib.contextmanager
