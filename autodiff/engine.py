@@ -34,6 +34,7 @@ class Value:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {show(label)}")
         self.data = real(data, "Value")
         self.label = label  # .grad stays unset until a pass computes it: it reads 0.0 (see __getattr__)
+        self._y = None
         self.grad_fn = None  # the Op that made this Value; None for a leaf
         self._x = self._y = None  # the parents (see .parents); more than two sit in _x as a tuple
 
@@ -41,12 +42,19 @@ class Value:
     def parents(self):
         """The Values this one was computed from, in argument order, with multiplicity (numbers as Constants)."""
         op = self.grad_fn
-        return () if op is None else (self._x,) if op.n == 1 else (self._x, self._y) if op.n == 2 else self._x
+        return () if op is None else (self._x, self._y) if op.n == 2 else (self._x,) if op.n == 1 else self._x
 
-    def __getattr__(self, name):  # only for a slot never set
+    def __getattr__(self, name):  # only for a slot never set: an op's result has no label, no grad yet
         if name == "grad":
             return 0.0  # no backward() has reached this Value yet (grad_computed tells)
+        if name == "label":
+            return ""
+        if name == "_y":
+            return None
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __getstate__(self):  # copy and pickle: the slots that are set (an unset grad stays "not computed")
+        return None, {name: slot.__get__(self) for name, slot in _SLOTS if _is_set(slot, self)}
 
     @property
     def op(self):
@@ -223,6 +231,9 @@ class Op:
     def __repr__(self):
         return f"<autodiff op {self.name}>"
 
+    def __reduce__(self):
+        return self.__qualname__  # pickled by name, as functions are: the table's ops, a module's primitives
+
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
         return self.apply(*args)
@@ -284,7 +295,9 @@ def _applying(op, forward):
     """The functions that apply an op of one or two inputs, with its forward written in (one call per op)."""
     if op.n not in (1, 2):
         return op._apply, None
-    source = (APPLY1 if op.n == 1 else APPLY2).replace("FORWARD", forward)
+    source = (APPLY1 if op.n == 1 else APPLY2 + APPLY2.replace("apply(px, py)", "rapply(py, px)")).replace(
+        "FORWARD", forward)
+    source = "def make(op, forward):\n" + source + ("    return apply, rapply\n" if op.n == 2 else "")
     scope = {}
     exec(compile(source, f"<autodiff op {op.name}>", "exec"), globals(), scope)
     return scope["make"](op, op.forward)
@@ -293,7 +306,6 @@ def _applying(op, forward):
 # How an op of two inputs is applied (px, py: Values or numbers; x, y: their floats); rapply is apply with the
 # inputs the other way round, for the reflected operators (2 * v). An op of one input is applied the same way.
 APPLY2 = """
-def make(op, forward):
     def apply(px, py):
         if isinstance(px, Value):
             x = px.data
@@ -319,16 +331,10 @@ def make(op, forward):
         if paused and not recording.get():
             return Value(out)  # under no_grad: a plain leaf
         node = _new(Value)  # Value(out) without __init__'s checks (out is a float)
-        node.data, node.label, node.grad_fn, node._x, node._y = out, "", op, px, py
+        node.data, node.grad_fn, node._x, node._y = out, op, px, py
         return node
-
-    def rapply(py, px):
-        return apply(px, py)
-
-    return apply, rapply
 """
 APPLY1 = """
-def make(op, forward):
     def apply(px):
         x = px.data if isinstance(px, Value) else px if type(px) is float else real(px, op.name)
         try:
@@ -342,7 +348,7 @@ def make(op, forward):
         if paused and not recording.get():
             return Value(out)
         node = _new(Value)
-        node.data, node.label, node.grad_fn, node._x, node._y = out, "", op, px, None
+        node.data, node.grad_fn, node._x = out, op, px
         return node
 
     return apply, None
@@ -387,6 +393,8 @@ _new = object.__new__
 
 (add, sub, mul, div, power, vpower, leaky, neg, absolute, exp, log, sqrt, tanh, sigmoid, relu, sin, cos) = OPS = [
     Op(*row) for row in TABLE.values()]
+for _key, _op in zip(TABLE, OPS):
+    _op.__module__, _op.__qualname__ = __name__, _key
 
 
 # Each operator is its op's apply (rapply for a number on the left: 2 * v); one call per op.
@@ -488,14 +496,19 @@ def grad_computed(node):
 
     The grad slot of such a Value holds nothing, so copies and pickles keep the state.
     """
-    try:
-        _GRAD.__get__(node)
-        return True
-    except AttributeError:
-        return False
+    return _is_set(_GRAD, node)
 
 
 _GRAD = Value.__dict__["grad"]  # the slot itself, which reads without __getattr__'s 0.0
+_SLOTS = [(name, Value.__dict__[name]) for name in Value.__slots__ if name != "__weakref__"]
+
+
+def _is_set(slot, node):
+    try:
+        slot.__get__(node)
+        return True
+    except AttributeError:
+        return False
 
 _constants = {}  # number -> its shared Constant
 
@@ -599,14 +612,15 @@ def backward(root, seed):
     if type(root) is Constant:
         return
     order, leaves, seen, stack = [], [], set(), [root]
+    pop, visit, finish = stack.pop, seen.add, order.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is _DONE:
-            node = stack.pop()
+            node = pop()
             node.grad = -0.0
-            order.append(node)
+            finish(node)
         elif node not in seen:
-            seen.add(node)
+            visit(node)
             op = node.grad_fn
             if op is None:
                 if type(node) is not Constant:
@@ -614,13 +628,28 @@ def backward(root, seed):
                     node.grad = -0.0
             elif op.n == 2:
                 stack += (node, _DONE, node._y, node._x)
+            elif op.n == 1:
+                stack += (node, _DONE, node._x)
             else:
                 stack += (node, _DONE, *reversed(node.parents))
     root.grad = seed
     try:
         for node in reversed(order):
             op = node.grad_fn
-            op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
+            if op is mul:  # the two commonest steps, written in (the same as mul.backprop and add.backprop)
+                g, px, py = node.grad, node._x, node._y
+                if type(px) is not Constant:
+                    px.grad += g * py.data
+                if type(py) is not Constant:
+                    py.grad += g * px.data
+            elif op is add:
+                g, px, py = node.grad, node._x, node._y
+                if type(px) is not Constant:
+                    px.grad += g
+                if type(py) is not Constant:
+                    py.grad += g
+            else:
+                op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
     except BaseException as e:
         for leaf, old in leaves:
             leaf.grad = old  # a failed pass leaves every leaf as it was

@@ -19,6 +19,7 @@ _depth = contextvars.ContextVar("autodiff_grad_depth", default=0)  # how many gr
 # Each differentiated argument gets a fresh node, so that an inner grad cannot confuse its variable with an outer
 # one that has the same Value (grad(lambda x: grad(lambda y: x * y)(x))(3.0) is 1, not 2x).
 watch = Op("input", "x", "1.0")
+watch.__module__, watch.__qualname__ = __name__, "watch"
 
 
 @contextlib.contextmanager
