@@ -34,7 +34,6 @@ class Value:
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {show(label)}")
         self.data = real(data, "Value")
         self.label = label  # .grad stays unset until a pass computes it: it reads 0.0 (see __getattr__)
-        self._y = None
         self.grad_fn = None  # the Op that made this Value; None for a leaf
         self._x = self._y = None  # the parents (see .parents); more than two sit in _x as a tuple
 
@@ -111,28 +110,29 @@ class Value:
 # differentiable Value for higher orders; value(x) is x's number (for a condition). At a kink (relu, abs at 0) the
 # derivative is the one-sided value PyTorch uses. The forwards that refuse some inputs follow the table.
 
-TABLE = {  # Python name: (name, forward, d/dx, d/dy)
-    "add":      ("+",          "x + y",                 "1.0",                                       "1.0"),
-    "sub":      ("-",          "x - y",                 "1.0",                                       "-1.0"),
-    "mul":      ("*",          "x * y",                 "y",                                         "x"),
-    "div":      ("/",          "div_(x, y)"  ,          "1 / y",                                     "-x / y ** 2"),
-    "power":    ("**",         "pow_(x, y)" ,           "0.0 if value(y) == 0 else y * x ** (y - 1)",
-                                                        "0.0 if value(x) == 0 else out * log(x)"),  # y a number
-    "vpower":   ("**",         "vpow_(x, y)" ,          "0.0 if value(y) == 0 else y * x ** (y - 1)",
-                                                        "0.0 if value(x) == 0 else out * log(x)"),  # y a Value
-    "leaky":    ("leaky_relu", "x if x > 0 else y * x", "1.0 if value(x) > 0 else y",                "0.0 if value(x) > 0 else x"),
+TABLE = {
+    # Python name: (name,     forward,                 d/dx,                                    d/dy)
+    "add":      ("+",          "x + y",                 "1.0",                                   "1.0"),
+    "sub":      ("-",          "x - y",                 "1.0",                                   "-1.0"),
+    "mul":      ("*",          "x * y",                 "y",                                     "x"),
+    "div":      ("/",          "div_(x, y)",            "1 / y",                                 "-x / y ** 2"),
+    "power":    ("**",         "pow_(x, y)",            "y * x ** (y - 1) if value(y) else 0.0", "out * log(x) if value(x) else 0.0"),
+    "vpower":   ("**",         "vpow_(x, y)",           "y * x ** (y - 1) if value(y) else 0.0", "out * log(x) if value(x) else 0.0"),
+    "leaky":    ("leaky_relu", "x if x > 0 else y * x", "1.0 if value(x) > 0 else y",            "0.0 if value(x) > 0 else x"),
 
-    "neg":      ("neg",        "-x",                    "-1.0"),                                     # -x
+    "neg":      ("neg",        "-x",                    "-1.0"),
     "absolute": ("abs",        "abs(x)",                "1.0 if value(x) > 0 else -1.0 if value(x) < 0 else 0.0"),
-    "exp":      ("exp",        "exp_(x)",               "out"),                                      # (e^x)' = e^x
+    "exp":      ("exp",        "exp_(x)",               "out"),              # (e^x)' = e^x
     "log":      ("log",        "log_(x)",               "1 / x"),
-    "sqrt":     ("sqrt",       "sqrt_(x)",              "0.5 / out"),                                # 1 / (2 sqrt x)
+    "sqrt":     ("sqrt",       "sqrt_(x)",              "0.5 / out"),        # 1 / (2 sqrt(x))
     "tanh":     ("tanh",       "tanh_(x)",              "1 - out ** 2"),
     "sigmoid":  ("sigmoid",    "sigmoid_(x)",           "out * (1 - out)"),
     "relu":     ("relu",       "0.0 if x <= 0 else x",  "1.0 if value(x) > 0 else 0.0"),
     "sin":      ("sin",        "sin_(x)",               "cos(x)"),
     "cos":      ("cos",        "cos_(x)",               "-sin(x)"),
 }
+# power: x ** a number (its d/dy is never needed); vpower: x ** a Value. Both are flat where the base or the
+# exponent is 0 (0 ** y for y > 0, x ** 0).
 
 
 # The forwards on floats that refuse an input (a trailing _ marks them), naming the op and the operand.
@@ -510,6 +510,7 @@ def _is_set(slot, node):
     except AttributeError:
         return False
 
+
 _constants = {}  # number -> its shared Constant
 
 
@@ -546,14 +547,14 @@ class ChainRule:
             return f"chain rule of {_name(node, 'out')}: none (a leaf)"
         names = [_name(p, v) for p, v in zip(self.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)])]
         out = _name(node, "out")
-        if op.formulas and op.n <= 2 and " if " not in op.formulas[0]:
+        if op.formulas and " if " not in op.formulas[0]:
             forward = _substitute(op.formulas[0], dict(zip("xy", names)))
-            derivs = [_substitute(f, {**dict(zip("xy", names)), "out": out}) for f in op.formulas[1:]]
         else:
             forward = f"{op.name}({', '.join(names)})"
-            derivs = [f"d{op.name}/d({n})" for n in names]
-        if op.formulas and op.n <= 2:
+        if op.formulas:
             derivs = [_substitute(f, {**dict(zip("xy", names)), "out": out}) for f in op.formulas[1:]]
+        else:  # a primitive: its derivatives are functions, not formulas
+            derivs = [f"d{op.name}/d{n}" for n in names]
         lines = [f"chain rule of {out} = {forward}:"]
         for p, n, d, number in zip(self.parents, names, derivs, self.local_grads):
             if number is not None:
