@@ -558,7 +558,7 @@ class ChainRule:
         lines = [f"chain rule of {out} = {forward}:"]
         for p, n, d, number in zip(self.parents, names, derivs, self.local_grads):
             if number is not None:
-                d = d if re.fullmatch(r"[\w.]+", d) else f"({d})"
+                d = f"({d})" if " " in d else d
                 lines.append(f"  grad({n}) += grad({out}) * {d}" + ("" if d == repr(number) else f"   (= {number!r})"))
         return "\n".join(lines)
 
@@ -609,6 +609,7 @@ def backward(root, seed):
 
     The walk is topological_order's, with every node's grad set to -0.0 as it is reached (x + -0.0 is x, bit for
     bit): the ops (in order) and the leaves (with their old grads, which are added back at the end) apart.
+    If a rule fails, every leaf keeps the grad it had, and the ops' grads read "not computed".
     """
     if type(root) is Constant:
         return
@@ -625,7 +626,7 @@ def backward(root, seed):
             op = node.grad_fn
             if op is None:
                 if type(node) is not Constant:
-                    leaves.append((node, node.grad))
+                    leaves.append((node, _GRAD.__get__(node) if grad_computed(node) else None))
                     node.grad = -0.0
             elif op.n == 2:
                 stack += (node, _DONE, node._y, node._x)
@@ -652,13 +653,19 @@ def backward(root, seed):
             else:
                 op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
     except BaseException as e:
-        for leaf, old in leaves:
-            leaf.grad = old  # a failed pass leaves every leaf as it was
+        for leaf, old in leaves:  # a failed pass leaves every leaf as it was, and no half-computed grad
+            if old is None:
+                del leaf.grad
+            else:
+                leaf.grad = old
+        failed = node
+        for node in order:
+            del node.grad
         if isinstance(e, (ArithmeticError, ValueError)) and op.formulas:
-            op.local_grads(node)  # raises the error that names the op and the input
+            op.local_grads(failed)  # raises the error that names the op and the input
         raise
     for leaf, old in leaves:
-        leaf.grad = old + leaf.grad  # reset with zero_grad() or .grad = 0.0
+        leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
 
 
 def backprop(order, grads, higher=False, trace=None):
