@@ -33,6 +33,15 @@ def templates(op):
     """The op's formulas as format strings of {x}, {y} and {out} (on floats, value(x) is x); None for a primitive."""
     if not op.formulas:
         return None
+    if op not in _templates:
+        _templates[op] = _templates_of(op)
+    return _templates[op]
+
+
+_templates = {}  # op -> its templates, made once
+
+
+def _templates_of(op):
     forward, *rules = op.formulas
     forms = [forward if forward.startswith(("pow_", "vpow_")) else readable(forward)] + [readable(r) for r in rules]
     return tuple(re.sub(r"\b(x|y|out)\b", r"{\1}", f) for f in forms)  # (pow_ keeps its guard: no complex)
