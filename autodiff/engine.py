@@ -220,11 +220,12 @@ class Op:
         if self.formulas is None:
             self.forward = forward
             self.rules = tuple(_ignoring_out(d) for d in rules)
-            self.apply, self.rapply = _applying(self, f"forward({', '.join('xy'[:self.n])})")
+            self.apply, self.rapply, self.method = _applying(self, f"forward({', '.join('xy'[:self.n])})")
             return
         args = ", ".join("xy"[:self.n])
         self.forward = _function(f"lambda {args}: {forward}", name)
-        self.apply, self.rapply = _applying(self, forward)  # apply(x, y) is op(x, y); rapply(y, x) too
+        self.apply, self.rapply, self.method = _applying(self, forward)  # apply(x, y) is op(x, y), and so are
+        # rapply(y, x) (for 2 * v) and method(x, y) (for v * 2, x a Value)
         self.rules = tuple(_function(f"lambda {args}, out: {r}", name) for r in rules)  # d/d(input i)
         self.backprop = _function(_float_step(self.n, rules), name)  # one node's step of backward() on floats
 
@@ -294,10 +295,14 @@ class Op:
 def _applying(op, forward):
     """The functions that apply an op of one or two inputs, with its forward written in (one call per op)."""
     if op.n not in (1, 2):
-        return op._apply, None
-    source = (APPLY1 if op.n == 1 else APPLY2 + APPLY2.replace("apply(px, py)", "rapply(py, px)")).replace(
-        "FORWARD", forward)
-    source = "def make(op, forward):\n" + source + ("    return apply, rapply\n" if op.n == 2 else "")
+        return op._apply, None, op._apply
+    if op.n == 1:
+        source = APPLY1
+    else:  # apply; rapply, its inputs the other way round (for 2 * v); method, for v * 2 (px is a Value)
+        source = (APPLY2 + APPLY2.replace("apply(px, py)", "rapply(py, px)") +
+                  APPLY2.replace("apply(px, py)", "method(px, py)").replace("if isinstance(px, Value):", "if True:"))
+    source = "def make(op, forward):\n" + source.replace("FORWARD", forward) + (
+        "    return apply, rapply, method\n" if op.n == 2 else "    return apply, None, apply\n")
     scope = {}
     exec(compile(source, f"<autodiff op {op.name}>", "exec"), globals(), scope)
     return scope["make"](op, op.forward)
@@ -351,7 +356,6 @@ APPLY1 = """
         node.data, node.grad_fn, node._x = out, op, px
         return node
 
-    return apply, None
 """
 
 
@@ -398,10 +402,10 @@ for _key, _op in zip(TABLE, OPS):
 
 
 # Each operator is its op's apply (rapply for a number on the left: 2 * v); one call per op.
-Value.__add__, Value.__radd__ = add.apply, add.rapply
-Value.__sub__, Value.__rsub__ = sub.apply, sub.rapply
-Value.__mul__, Value.__rmul__ = mul.apply, mul.rapply
-Value.__truediv__, Value.__rtruediv__ = div.apply, div.rapply
+Value.__add__, Value.__radd__ = add.method, add.rapply
+Value.__sub__, Value.__rsub__ = sub.method, sub.rapply
+Value.__mul__, Value.__rmul__ = mul.method, mul.rapply
+Value.__truediv__, Value.__rtruediv__ = div.method, div.rapply
 Value.__rpow__ = vpower.rapply
 Value.__neg__, Value.__abs__ = neg.apply, absolute.apply
 Value.exp, Value.log, Value.sqrt, Value.tanh = exp.apply, log.apply, sqrt.apply, tanh.apply
