@@ -606,6 +606,7 @@ def topological_order(root):
 
 
 _DONE = object()
+_passes = threading.RLock()
 
 
 def backward(root, seed):
@@ -617,6 +618,11 @@ def backward(root, seed):
     """
     if type(root) is Constant:
         return
+    with _passes:  # one pass at a time: passes in threads that share leaves would mix their accumulators
+        _backward(root, seed)
+
+
+def _backward(root, seed):
     order, leaves, seen, stack = [], [], set(), [root]
     pop, visit, finish = stack.pop, seen.add, order.append
     while stack:

@@ -5,6 +5,7 @@ import copy
 import math
 import pickle
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -259,3 +260,27 @@ def test_the_op_table_comes_early_in_the_engine():
     lines = (ROOT / "autodiff" / "engine.py").read_text().splitlines()
     assert lines.index(next(line for line in lines if line.startswith("TABLE = {"))) < 125
     assert lines.index("class Value:") < 30
+
+
+def test_backward_in_threads_that_share_parameters_adds_every_pass():
+    import threading
+    xs = [float(k % 7) for k in range(400)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as Python can, so that passes would interleave
+    try:
+        for trial in range(10):
+            w = Value(0.0)
+
+            def work():
+                for _ in range(25):
+                    loss = sum(w * x for x in xs)  # d loss / d w = sum(xs), an integer: exact in floats
+                    loss.backward()
+
+            threads = [threading.Thread(target=work) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert w.grad == 4 * 25 * sum(xs), trial
+    finally:
+        sys.setswitchinterval(interval)
