@@ -625,27 +625,28 @@ def backward(root, seed):
 def _backward(root, seed):
     order, leaves, seen, stack = [], [], set(), [root]
     pop, visit, finish = stack.pop, seen.add, order.append
-    while stack:
-        node = pop()
-        if node is _DONE:
-            node = pop()
-            node.grad = -0.0
-            finish(node)
-        elif node not in seen:
-            visit(node)
-            op = node.grad_fn
-            if op is None:
-                if type(node) is not Constant:
-                    leaves.append((node, _GRAD.__get__(node) if grad_computed(node) else None))
-                    node.grad = -0.0
-            elif op.n == 2:
-                stack += (node, _DONE, node._y, node._x)
-            elif op.n == 1:
-                stack += (node, _DONE, node._x)
-            else:
-                stack += (node, _DONE, *reversed(node.parents))
-    root.grad = seed
+    node = op = None
     try:
+        while stack:
+            node = pop()
+            if node is _DONE:
+                node = pop()
+                node.grad = -0.0
+                finish(node)
+            elif node not in seen:
+                visit(node)
+                op = node.grad_fn
+                if op is None:
+                    if type(node) is not Constant:
+                        leaves.append((node, _GRAD.__get__(node) if grad_computed(node) else None))
+                        node.grad = -0.0
+                elif op.n == 2:
+                    stack += (node, _DONE, node._y, node._x)
+                elif op.n == 1:
+                    stack += (node, _DONE, node._x)
+                else:
+                    stack += (node, _DONE, *reversed(node.parents))
+        root.grad = seed
         for node in reversed(order):
             op = node.grad_fn
             if op is mul:  # the two commonest steps, written in (the same as mul.backprop and add.backprop)
@@ -662,16 +663,16 @@ def _backward(root, seed):
                     py.grad += g
             else:
                 op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
-    except BaseException as e:
-        for leaf, old in leaves:  # a failed pass leaves every leaf as it was, and no half-computed grad
+    except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
+        failed = node
+        for leaf, old in leaves:
             if old is None:
                 del leaf.grad
             else:
                 leaf.grad = old
-        failed = node
         for node in order:
             del node.grad
-        if isinstance(e, (ArithmeticError, ValueError)) and op.formulas:
+        if isinstance(e, (ArithmeticError, ValueError)) and op is not None and op.formulas:
             op.local_grads(failed)  # raises the error that names the op and the input
         raise
     for leaf, old in leaves:
