@@ -15,6 +15,7 @@ import re
 
 from . import engine
 from .engine import Constant, Value, readable, recording_on, topological_order
+from .errors import derivative_number, forward_number
 from .errors import show as _show
 from .functional import watch
 
@@ -119,9 +120,9 @@ class Program:
         self.source = _generate(loss, leaves, inputs, aux_nodes)
         namespace = dict(GLOBALS)
         for op in {n.grad_fn for n in _graph(loss, aux_nodes) if n.grad_fn is not None and not n.grad_fn.formulas}:
-            namespace[_fname(op)] = op.forward
+            namespace[_fname(op)] = _as_float(op.forward, op.name, None)
             for i, rule in enumerate(op.rules):
-                namespace[_fname(op, i)] = rule
+                namespace[_fname(op, i)] = _as_float(rule, op.name, i)
         exec(builtins.compile(self.source, f"<autodiff.compile {compiled.__name__}>", "exec"), namespace)
         self.fn = namespace["program"]
 
@@ -133,6 +134,16 @@ class Program:
         if self.compiled.has_aux:
             return (value, _unflatten(self.aux_shape, iter(aux))), grads
         return value, grads
+
+
+def _as_float(f, name, i):
+    """A primitive's forward (i None) or derivative i, giving floats as the eager engine takes them."""
+    def number(*xs):
+        out = f(*xs)
+        if type(out) is float:
+            return out
+        return forward_number(name, out, xs) if i is None else derivative_number(name, i, xs[:-1], out, False)
+    return number
 
 
 def _fname(op, i=None):
@@ -206,7 +217,7 @@ def _forward(node, args):
     op = node.grad_fn
     if op is engine.power and type(node.parents[1]) is Constant:  # a number fixed in the graph: an integer one
         c = node.parents[1].data                                      # is plain arithmetic
-        if c == int(c) and not (c < 0 and node.parents[0].data == 0):
+        if math.isfinite(c) and c == int(c) and not (c < 0 and node.parents[0].data == 0):
             return f"{args[0]} ** {_literal(c)}"
     if op.formulas:
         return templates(op)[0].format(x=args[0], y=args[1] if len(args) > 1 else None)
@@ -229,7 +240,7 @@ def _literal(x):
     """A number as source text, in parentheses when negative (so that -2.0 ** 2 cannot mean -(2.0 ** 2))."""
     if not math.isfinite(x):
         return "inf" if x > 0 else "(-inf)" if x < 0 else "nan"
-    return repr(float(x)) if x >= 0 else f"({float(x)!r})"
+    return repr(float(x)) if math.copysign(1.0, x) > 0 else f"({float(x)!r})"  # -0.0 too
 
 
 # ----- arguments ---------------------------------------------------------------------------------------------------

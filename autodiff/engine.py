@@ -53,7 +53,13 @@ class Value:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __getstate__(self):  # copy and pickle: the slots that are set (an unset grad stays "not computed")
-        return None, {name: slot.__get__(self) for name, slot in _SLOTS if _is_set(slot, self)}
+        slots = {}
+        for cls in type(self).__mro__:
+            for name in cls.__dict__.get("__slots__", ()):
+                slot = cls.__dict__[name]
+                if name not in ("__weakref__", "__dict__") and _is_set(slot, self):
+                    slots[name] = slot.__get__(self)
+        return getattr(self, "__dict__", None) or None, slots
 
     @property
     def op(self):
@@ -233,10 +239,16 @@ class Op:
         return f"<autodiff op {self.name}>"
 
     def __reduce__(self):
-        return self.__qualname__  # pickled by name, as functions are: the table's ops, a module's primitives
+        if getattr(self, "__qualname__", None):
+            return self.__qualname__  # pickled by name, as functions are: the table's ops, a module's primitives
+        if self.formulas:
+            return Op, (self.name, *self.formulas)  # an Op made from formulas is made again from them
+        raise TypeError(f"cannot pickle the op {self.name}: define its primitive at the top level of a module")
 
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
+        if len(args) != self.n:
+            raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}")
         return self.apply(*args)
 
     def _apply(self, *args):
@@ -413,7 +425,9 @@ Value.sigmoid, Value.relu, Value.sin, Value.cos = sigmoid.apply, relu.apply, sin
 
 
 def _pow(x, y):
-    return vpower.apply(x, y) if isinstance(y, Value) else power.apply(x, y)  # a number exponent: the common case
+    if isinstance(y, Value) and type(y) is not Constant:
+        return vpower.apply(x, y)
+    return power.apply(x, y)  # a number exponent (or a Constant): the common case
 
 
 def _leaky_relu(x, slope=0.01):
@@ -481,10 +495,10 @@ class Constant(Value):
 
     __slots__ = ()
 
-    def __new__(cls, data, label=""):
+    def __new__(cls, data):
         return constant(real(data, "Constant"))
 
-    def __init__(self, data, label=""):
+    def __init__(self, data):
         pass  # made by constant()
 
     def __setattr__(self, name, value):
@@ -504,7 +518,6 @@ def grad_computed(node):
 
 
 _GRAD = Value.__dict__["grad"]  # the slot itself, which reads without __getattr__'s 0.0
-_SLOTS = [(name, Value.__dict__[name]) for name in Value.__slots__ if name != "__weakref__"]
 
 
 def _is_set(slot, node):
@@ -540,7 +553,15 @@ class ChainRule:
     def __init__(self, node, higher=False):
         self.node, self.higher = node, higher
         self.parents = node.parents
-        self.local_grads = () if node.grad_fn is None else node.grad_fn.local_grads(node, higher)
+        self._local = None
+
+    @property
+    def local_grads(self):
+        """d(node)/d(parent) for each parent (None for a Constant), computed on first use."""
+        if self._local is None:
+            op = self.node.grad_fn
+            self._local = () if op is None else op.local_grads(self.node, self.higher)
+        return self._local
 
     def __call__(self, g):
         return [(p, g * d) for p, d in zip(self.parents, self.local_grads) if d is not None]
@@ -549,28 +570,62 @@ class ChainRule:
         node, op = self.node, self.node.grad_fn
         if op is None:
             return f"chain rule of {_name(node, 'out')}: none (a leaf)"
-        names = [_name(p, v) for p, v in zip(self.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)])]
+        names, seen = [], {}
+        for p, default in zip(self.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)]):
+            if p not in seen:  # a parent used twice (a * a) has one name
+                seen[p] = _name(p, default)
+            names.append(seen[p])
         out = _name(node, "out")
+        while out in names:
+            out += "'"
+        variables = {**dict(zip("xy", names)), "out": out}
+        numbers = {v: p.data for v, p in zip("xy", self.parents) if type(p) is Constant}
         if op.formulas and " if " not in op.formulas[0]:
-            forward = _substitute(op.formulas[0], dict(zip("xy", names)))
+            forward = _substitute(op.formulas[0], variables)
         else:
             forward = f"{op.name}({', '.join(names)})"
         if op.formulas:
-            derivs = [_substitute(f, {**dict(zip("xy", names)), "out": out}) for f in op.formulas[1:]]
+            derivs = [_substitute(_decided(f, numbers), variables) for f in op.formulas[1:]]
         else:  # a primitive: its derivatives are functions, not formulas
             derivs = [f"d{op.name}/d{n}" for n in names]
+        try:
+            local = self.local_grads
+        except (ArithmeticError, ValueError):
+            local = [None if type(p) is Constant else "undefined here" for p in self.parents]
         lines = [f"chain rule of {out} = {forward}:"]
-        for p, n, d, number in zip(self.parents, names, derivs, self.local_grads):
+        for n, d, number in zip(names, derivs, local):
             if number is not None:
                 d = f"({d})" if " " in d else d
-                lines.append(f"  grad({n}) += grad({out}) * {d}" + ("" if d == repr(number) else f"   (= {number!r})"))
+                shown = "" if d == repr(number) else f"   (= {number})" if isinstance(number, str) else f"   (= {number!r})"
+                lines.append(f"  grad({_bare(n)}) += grad({_bare(out)}) * {d}{shown}")
         return "\n".join(lines)
 
 
 def _name(node, default):
+    """How a chain rule names a node: its label (in parentheses unless it is a plain name), a Constant's number."""
     if node.label:
-        return node.label
-    return repr(node.data) if type(node) is Constant else default
+        return node.label if re.fullmatch(r"[\w.\[\]']+", node.label) else f"({node.label})"
+    if type(node) is Constant:
+        return repr(node.data) if node.data >= 0 else f"({node.data!r})"
+    return default
+
+
+def _bare(name):
+    return name[1:-1] if name.startswith("(") and name.endswith(")") else name  # grad(a+b), not grad((a+b))
+
+
+def _decided(formula, numbers):
+    """A formula with the conditions that only look at numbers (Constants) decided: for x ** 2, the rule
+    `y * x ** (y - 1) if value(y) else 0.0` is `y * x ** (y - 1)`."""
+    m = re.fullmatch(r"(.+?) if (.+?) else (.+)", formula)
+    if not m:
+        return formula
+    then, condition, otherwise = m.groups()
+    used = set(re.findall(r"\b(x|y|out)\b", condition))
+    if not used or not used <= set(numbers):
+        return f"{then} if {condition} else {_decided(otherwise, numbers)}"
+    chosen = eval(condition, {"value": lambda v: v}, dict(numbers))  # only numbers and comparisons: no user text
+    return then if chosen else _decided(otherwise, numbers)
 
 
 def readable(formula):
@@ -663,20 +718,25 @@ def _backward(root, seed):
                     py.grad += g
             else:
                 op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
+        op = None
+        for leaf, old in leaves:
+            leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
     except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
-        failed = node
         for leaf, old in leaves:
             if old is None:
                 del leaf.grad
             else:
                 leaf.grad = old
-        for node in order:
-            del node.grad
-        if isinstance(e, (ArithmeticError, ValueError)) and op is not None and op.formulas:
-            op.local_grads(failed)  # raises the error that names the op and the input
-        raise
-    for leaf, old in leaves:
-        leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
+        for done in order:
+            if grad_computed(done):
+                del done.grad
+        if not (isinstance(e, (ArithmeticError, ValueError)) and op is not None and op.formulas):
+            raise
+        error = e
+    else:
+        return
+    op.local_grads(node)  # raises the error that names the op and the input (out here, so that Python's own
+    raise error           # error does not show as a second failure while handling it)
 
 
 def backprop(order, grads, higher=False, trace=None):

@@ -212,3 +212,21 @@ def test_the_program_can_be_read():
     step([0.5], 2.0)
     src = step.source
     assert src.startswith("def program(params, data):") and "tanh(" in src and "return" in src
+
+
+def test_negative_zero_and_non_finite_exponents_replay_as_the_engine_computes_them():
+    z = Value(-0.0)
+    step = autodiff.compile(lambda p: p[0] * z ** 0)  # -0.0 ** 0 written without parentheses is -(0.0 ** 0)
+    assert step([2.0]) == step.eager([2.0], ()) == (2.0, [1.0])
+    value, grads = autodiff.compile(lambda p: p[0] ** math.inf)([0.5])
+    assert value == 0.0 and math.isnan(grads[0])
+
+
+def test_primitives_that_return_ints_or_values_give_floats_in_a_program():
+    k = Value(3.0)
+    f = primitive(lambda x: k)(lambda x: 3 * x)  # a derivative that returns a Value
+    g = primitive(lambda x: 1)(lambda x: 3)  # a forward and a derivative that return ints
+    value, grads = autodiff.compile(lambda p: f(p[0]) * p[0])([2.0])
+    assert (value, grads) == (12.0, [12.0]) and type(grads[0]) is float
+    value, grads = autodiff.compile(lambda p: g(p[0]))([2.0])
+    assert (value, grads) == (3.0, [1.0]) and type(value) is float and type(grads[0]) is float

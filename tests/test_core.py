@@ -284,3 +284,70 @@ def test_backward_in_threads_that_share_parameters_adds_every_pass():
             assert w.grad == 4 * 25 * sum(xs), trial
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_a_pass_that_fails_while_adding_back_old_grads_leaves_every_leaf_as_it_was():
+    a, b = Value(1.0), Value(2.0)
+    a.grad, b.grad = "not a number", 20.0  # the last step of backward(), old + new, fails on a
+    out = a * b + a
+    with pytest.raises(TypeError):
+        out.backward()
+    assert (a.grad, b.grad) == ("not a number", 20.0) and not grad_computed(out)
+
+
+def test_a_failed_pass_raises_one_clear_error_naming_the_op():
+    x = Value(0.0)
+    with pytest.raises(autodiff.DomainError, match=r"sqrt\(0.0\): the derivative") as info:
+        (x * 2.0).sqrt().backward()
+    cause = info.value.__cause__  # the rule's own ZeroDivisionError, and nothing before it:
+    assert isinstance(cause, ZeroDivisionError) and cause.__context__ is None  # no "during handling of ..."
+
+
+def test_subclasses_keep_their_own_attributes_through_copies_and_pickles():
+    t = Tagged(1.0)
+    t.tag, t.note = "slot", "dict"
+    for clone in (copy.copy(t), copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+        assert type(clone) is Tagged and (clone.tag, clone.note, clone.data) == ("slot", "dict", 1.0)
+        assert not grad_computed(clone)
+
+
+class Tagged(Value):
+    __slots__ = ("tag", "__dict__")
+
+
+def test_ops_made_from_formulas_copy_and_pickle():
+    twice = autodiff.Op("twice", "2 * x", "2.0")
+    x = Value(3.0)
+    for clone in (copy.deepcopy(twice(x)), pickle.loads(pickle.dumps(twice(x)))):
+        assert clone.op == "twice" and clone.data == 6.0
+        clone.backward()
+        assert clone.parents[0].grad == 2.0
+    assert pickle.loads(pickle.dumps(autodiff.engine.mul)) is autodiff.engine.mul
+
+
+@pytest.mark.parametrize("make, lines", [
+    (lambda a, b: a * a, ["chain rule of out = a * a:", "  grad(a) += grad(out) * a   (= 3.0)",
+                          "  grad(a) += grad(out) * a   (= 3.0)"]),
+    (lambda a, b: -3 / b, ["chain rule of out = (-3.0) / b:", "  grad(b) += grad(out) * (-(-3.0) / b ** 2)   (= 0.75)"]),
+    (lambda a, b: b ** 2, ["chain rule of out = b ** 2.0:", "  grad(b) += grad(out) * (2.0 * b ** (2.0 - 1))   (= 4.0)"]),
+    (lambda a, b: b.leaky_relu(), ["chain rule of out = leaky_relu(b, 0.01):",
+                                   "  grad(b) += grad(out) * (1.0 if b > 0 else 0.01)   (= 1.0)"]),
+    (lambda a, b: Value(1.0, label="out") * b, ["chain rule of out' = out * b:", "  grad(out) += grad(out') * b   (= 2.0)",
+                                                 "  grad(b) += grad(out') * out   (= 1.0)"]),
+    (lambda a, b: Value(1.0, label="u+v") * b, ["chain rule of out = (u+v) * b:",
+                                                 "  grad(u+v) += grad(out) * b   (= 2.0)",
+                                                 "  grad(b) += grad(out) * (u+v)   (= 1.0)"]),
+    (lambda a, b: Value(0.0, label="s").sqrt(), ["chain rule of out = sqrt(s):",
+                                                 "  grad(s) += grad(out) * (0.5 / out)   (= undefined here)"]),
+])
+def test_chain_rule_text_a_learner_can_trust(make, lines):
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    assert repr(make(a, b).chain_rule()).splitlines() == lines
+
+
+def test_constant_exponent_and_constant_construction():
+    assert (Value(-2.0) ** Constant(2.0)).data == 4.0  # a Constant exponent is a number, as in Value(-2) ** 2
+    with pytest.raises(TypeError):
+        Constant(2.0, "two")  # a shared Constant has no label of its own
+    with pytest.raises(TypeError, match="exp takes 1 input"):
+        autodiff.exp()
