@@ -14,7 +14,8 @@ import numbers
 import re
 
 from . import engine
-from .engine import Constant, Value, readable, recording_on, topological_order
+from .engine import Constant, Value, recording_on, topological_order
+from .explain import readable
 from .errors import derivative_number, forward_number
 from .errors import show as _show
 from .functional import watch

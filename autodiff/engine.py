@@ -10,7 +10,6 @@ garbage collector to track, which is most of what makes a pure-Python engine fas
 import contextlib
 import contextvars
 import math
-import re
 import threading
 
 from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, real, show,
@@ -567,77 +566,8 @@ class ChainRule:
         return [(p, g * d) for p, d in zip(self.parents, self.local_grads) if d is not None]
 
     def __repr__(self):
-        node, op = self.node, self.node.grad_fn
-        if op is None:
-            return f"chain rule of {_name(node, 'out')}: none (a leaf)"
-        names, seen = [], {}
-        for p, default in zip(self.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)]):
-            if p not in seen:  # a parent used twice (a * a) has one name
-                seen[p] = _name(p, default)
-            names.append(seen[p])
-        out = _name(node, "out")
-        while out in names:
-            out += "'"
-        variables = {**dict(zip("xy", names)), "out": out}
-        numbers = {v: p.data for v, p in zip("xy", self.parents) if type(p) is Constant}
-        if op.formulas and " if " not in op.formulas[0]:
-            forward = _substitute(op.formulas[0], variables)
-        else:
-            forward = f"{op.name}({', '.join(names)})"
-        if op.formulas:
-            derivs = [_substitute(_decided(f, numbers), variables) for f in op.formulas[1:]]
-        else:  # a primitive: its derivatives are functions, not formulas
-            derivs = [f"d{op.name}/d{n}" for n in names]
-        try:
-            local = self.local_grads
-        except (ArithmeticError, ValueError):
-            local = [None if type(p) is Constant else "undefined here" for p in self.parents]
-        lines = [f"chain rule of {out} = {forward}:"]
-        for n, d, number in zip(names, derivs, local):
-            if number is not None:
-                d = f"({d})" if " " in d else d
-                shown = "" if d == repr(number) else f"   (= {number})" if isinstance(number, str) else f"   (= {number!r})"
-                lines.append(f"  grad({_bare(n)}) += grad({_bare(out)}) * {d}{shown}")
-        return "\n".join(lines)
-
-
-def _name(node, default):
-    """How a chain rule names a node: its label (in parentheses unless it is a plain name), a Constant's number."""
-    if node.label:
-        return node.label if re.fullmatch(r"[\w.\[\]']+", node.label) else f"({node.label})"
-    if type(node) is Constant:
-        return repr(node.data) if node.data >= 0 else f"({node.data!r})"
-    return default
-
-
-def _bare(name):
-    return name[1:-1] if name.startswith("(") and name.endswith(")") else name  # grad(a+b), not grad((a+b))
-
-
-def _decided(formula, numbers):
-    """A formula with the conditions that only look at numbers (Constants) decided: for x ** 2, the rule
-    `y * x ** (y - 1) if value(y) else 0.0` is `y * x ** (y - 1)`."""
-    m = re.fullmatch(r"(.+?) if (.+?) else (.+)", formula)
-    if not m:
-        return formula
-    then, condition, otherwise = m.groups()
-    used = set(re.findall(r"\b(x|y|out)\b", condition))
-    if not used or not used <= set(numbers):
-        return f"{then} if {condition} else {_decided(otherwise, numbers)}"
-    chosen = eval(condition, {"value": lambda v: v}, dict(numbers))  # only numbers and comparisons: no user text
-    return then if chosen else _decided(otherwise, numbers)
-
-
-def readable(formula):
-    """A formula of the table as a reader writes it: value(x) is x, exp_(x) is exp(x), div_(x, y) is x / y."""
-    formula = re.sub(r"^v?pow_\(x, y\)$", "x ** y", formula.replace("div_(x, y)", "x / y"))
-    formula = re.sub(r"\b(\w+)_\(", r"\1(", formula)
-    return re.sub(r"(?<!\w)value\((\w+)\)", r"\1", formula)
-
-
-def _substitute(formula, names):
-    """A formula, readable, with its variables x, y, out replaced by names in one pass (so none is rewritten)."""
-    return re.sub(r"\b(x|y|out)\b", lambda m: names.get(m.group(1), m.group(1)), readable(formula))
+        from .explain import chain_rule_text
+        return chain_rule_text(self)
 
 
 # ---------------------------------------------------------------------------------------------------------------
