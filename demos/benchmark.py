@@ -4,9 +4,9 @@ measurement runs in a fresh process; engines are interleaved round by round; the
 engine's time as a ratio to micrograd's in the same round (median, min-max), and W6 also as a ratio to the
 local-gradients engine, with the garbage collector on and off.
 
-    .venv/bin/python -m demos.benchmark            # the full run (about 15 minutes on 2 cores): writes
+    .venv/bin/python -m demos.benchmark            # the full run (about 11 minutes on 2 cores): writes
                                                    # demos/benchmark_results.md and the README's table
-    .venv/bin/python -m demos.benchmark --quick    # about three minutes; prints, and writes only with --results
+    .venv/bin/python -m demos.benchmark --quick    # about a minute; prints, and writes only with --results
 
 Install the engines compared with: .venv/bin/pip install -e '.[bench]'. Each engine is checked to compute the same loss and
 gradients as autodiff before it is timed.
@@ -711,8 +711,8 @@ def update_readme(readme, tbl):
 def main(argv=None):
     p = argparse.ArgumentParser(description="Time autodiff against micrograd, PyTorch and the minimal "
                                             "local-gradients engine, each measurement in a fresh process.")
-    p.add_argument("--quick", action="store_true", help="small sizes and 2 rounds: about three minutes on 2 cores "
-                   "(the full run takes about 15); prints the tables and writes nothing unless --results is given")
+    p.add_argument("--quick", action="store_true", help="small sizes and 2 rounds: about a minute on 2 cores "
+                   "(the full run takes about 11 minutes); prints the tables and writes nothing unless --results is given")
     p.add_argument("--rounds", type=int, help="rounds (default: 2 with --quick, else 5)")
     p.add_argument("--results", type=Path, default=None,
                    help="where to write the report (default: demos/benchmark_results.md after a full run)")
