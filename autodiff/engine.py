@@ -494,10 +494,13 @@ class Constant(Value):
 
     __slots__ = ()
 
-    def __new__(cls, data):
+    def __new__(cls, data, *label):
+        if label:
+            raise TypeError(f"Constant({data!r}, ...): a Constant is shared by every use of its number, so it has "
+                            f"no label of its own; use Value({data!r}, label=...) for a labelled leaf")
         return constant(real(data, "Constant"))
 
-    def __init__(self, data):
+    def __init__(self, data, *label):
         pass  # made by constant()
 
     def __setattr__(self, name, value):

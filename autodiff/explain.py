@@ -1,5 +1,6 @@
 """A node's chain rule as text a learner reads: `print(z.chain_rule())` shows the formulas of its op's row of the
 table with the node's own names and numbers."""
+import math
 import re
 
 from .engine import Constant
@@ -12,10 +13,18 @@ def chain_rule_text(rule):
     node, op = rule.node, rule.node.grad_fn
     if op is None:
         return f"chain rule of {_name(node, 'out')}: none (a leaf)"
+    defaults = "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)]
+    taken = {_name(p, None) for p in rule.parents} - {None}
     names, seen = [], {}
-    for p, default in zip(rule.parents, "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)]):
-        if p not in seen:  # a parent used twice (a * a) has one name
-            seen[p] = _name(p, default)
+    for p, default in zip(rule.parents, defaults):
+        if p not in seen:  # a parent used twice (a * a) has one name; two parents never share one
+            name = _name(p, None)
+            if name is None:
+                name = default
+                while name in taken:
+                    name += "'"
+                taken.add(name)
+            seen[p] = name
         names.append(seen[p])
     out = _name(node, "out")
     while out in names:
@@ -38,7 +47,8 @@ def chain_rule_text(rule):
     for n, d, number in zip(names, derivs, local):
         if number is not None:
             d = f"({d})" if " " in d else d
-            shown = "" if d == repr(number) else f"   (= {number})" if isinstance(number, str) else f"   (= {number!r})"
+            number = number if isinstance(number, str) else repr(number)  # a float, or "undefined here"
+            shown = "" if _bare(d) == number else f"   (= {number})"
             lines.append(f"  grad({_bare(n)}) += grad({_bare(out)}) * {d}{shown}")
     return "\n".join(lines)
 
@@ -48,7 +58,7 @@ def _name(node, default):
     if node.label:
         return node.label if re.fullmatch(r"[\w.\[\]']+", node.label) else f"({node.label})"
     if type(node) is Constant:
-        return repr(node.data) if node.data >= 0 else f"({node.data!r})"
+        return repr(node.data) if math.copysign(1.0, node.data) > 0 else f"({node.data!r})"  # -0.0 too
     return default
 
 
@@ -79,4 +89,5 @@ def readable(formula):
 
 def _substitute(formula, names):
     """A formula, readable, with its variables x, y, out replaced by names in one pass (so none is rewritten)."""
-    return re.sub(r"\b(x|y|out)\b", lambda m: names.get(m.group(1), m.group(1)), readable(formula))
+    text = re.sub(r"\b(x|y|out)\b", lambda m: names.get(m.group(1), m.group(1)), readable(formula))
+    return re.sub(r"(\w)\(\(([^()]*)\)\)", r"\1(\2)", text)  # abs(a+b), not abs((a+b))

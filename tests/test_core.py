@@ -339,6 +339,12 @@ def test_ops_made_from_formulas_copy_and_pickle():
                                                  "  grad(b) += grad(out) * (u+v)   (= 1.0)"]),
     (lambda a, b: Value(0.0, label="s").sqrt(), ["chain rule of out = sqrt(s):",
                                                  "  grad(s) += grad(out) * (0.5 / out)   (= undefined here)"]),
+    (lambda a, b: Value(2.0) * Value(3.0, label="x"), ["chain rule of out = x' * x:",
+                                                       "  grad(x') += grad(out) * x   (= 3.0)",
+                                                       "  grad(x) += grad(out) * x'   (= 2.0)"]),
+    (lambda a, b: b * -0.0, ["chain rule of out = b * (-0.0):", "  grad(b) += grad(out) * (-0.0)"]),
+    (lambda a, b: Value(1.0, label="u+v").exp(), ["chain rule of out = exp(u+v):",
+                                                  f"  grad(u+v) += grad(out) * out   (= {math.e!r})"]),
 ])
 def test_chain_rule_text_a_learner_can_trust(make, lines):
     a, b = Value(3.0, label="a"), Value(2.0, label="b")
@@ -347,7 +353,7 @@ def test_chain_rule_text_a_learner_can_trust(make, lines):
 
 def test_constant_exponent_and_constant_construction():
     assert (Value(-2.0) ** Constant(2.0)).data == 4.0  # a Constant exponent is a number, as in Value(-2) ** 2
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"no label of its own; use Value\(2.0, label=...\)"):
         Constant(2.0, "two")  # a shared Constant has no label of its own
     with pytest.raises(TypeError, match="exp takes 1 input"):
         autodiff.exp()
