@@ -90,8 +90,13 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
-    def __float__(self):
-        return self.data
+    def __float__(self):  # and so every math function given a Value: math.sin(v) would silently cut the graph
+        raise TypeError(f"float() or int() of a Value ({self.data!r}): a Value does not become a plain number, "
+                        f"because that would cut it out of the graph and lose its gradient (math.sin(v) does this). "
+                        f"Use v.data for the number, or autodiff.sin(v) (exp, log, sqrt, tanh, sigmoid, relu, "
+                        f"leaky_relu, sin, cos) for a differentiable op")
+
+    __int__ = __float__
 
     def tree(self, max_nodes=200):
         """The graph as an indented text tree (label, op, data, grad), for terminals: print(v.tree())."""

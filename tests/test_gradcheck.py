@@ -64,10 +64,8 @@ def test_catches_a_rule_that_is_right_only_at_first_order():
         return x ** 3
 
     assert gradcheck(cube, [1.5]) is True
-    with pytest.raises(GradcheckError) as info:
+    with pytest.raises(TypeError, match="cut it out of the graph"):  # not a silent 0 for every second derivative
         gradcheck(cube, [1.5], order=2)
-    assert info.value.rows[0][0] == "0, 0"
-    assert info.value.rows[0][1] == 0.0 and info.value.rows[0][2] == pytest.approx(9.0, rel=1e-6)
 
 
 def test_catches_a_rule_that_keeps_state_between_backward_passes():

@@ -49,10 +49,20 @@ def test_numbers_become_constant_leaves_in_argument_order():
     assert x.grad == -1.0 and c.grad == 0.0  # no gradient is computed for a number
 
 
-def test_float_conversion_and_detach():
+@pytest.mark.parametrize("convert", [float, int, math.sin, math.exp, lambda v: math.pow(v, 2)],
+                         ids=["float", "int", "math.sin", "math.exp", "math.pow"])
+def test_a_value_never_turns_into_a_float_silently(convert):
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"Use v.data for the number, or autodiff.sin\(v\)"):
+        convert(x * 1.0)
+    with pytest.raises(TypeError, match="cut it out of the graph"):
+        autodiff.grad(lambda t: convert(t) * t)(1.0)  # was sin(1) instead of sin(1) + cos(1)
+
+
+def test_float_of_the_data_and_detach():
     x = Value(2.5)
     y = x * 2
-    assert float(y) == 5.0
+    assert float(y.data) == 5.0
     d = y.detach()
     assert d is not y and d.data == 5.0 and d.parents == () and d.op == ""
     (d * 3).backward()
