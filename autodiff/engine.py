@@ -125,7 +125,7 @@ TABLE = {
     "add":      ("+",          "x + y",                 "1.0",                                   "1.0"),
     "sub":      ("-",          "x - y",                 "1.0",                                   "-1.0"),
     "mul":      ("*",          "x * y",                 "y",                                     "x"),
-    "div":      ("/",          "div_(x, y)",            "1 / y",                                 "-x / y ** 2"),
+    "div":      ("/",          "div_(x, y)",            "1 / y",                                 "-out / y"),
     "power":    ("**",         "pow_(x, y)",            "y * x ** (y - 1) if value(y) else 0.0", "out * log(x) if value(x) else 0.0"),
     "vpower":   ("**",         "vpow_(x, y)",           "y * x ** (y - 1) if value(y) else 0.0", "out * log(x) if value(x) else 0.0"),
     "leaky":    ("leaky_relu", "x if x > 0 else y * x", "1.0 if value(x) > 0 else y",            "0.0 if value(x) > 0 else x"),
@@ -141,6 +141,7 @@ TABLE = {
     "sin":      ("sin",        "sin_(x)",               "cos(x)"),
     "cos":      ("cos",        "cos_(x)",               "-sin(x)"),
 }
+# div: d/dy is -x / y**2, written -out / y so that y**2 cannot overflow or underflow by itself (1 / 2e154).
 # power: x ** a number (its d/dy is never needed); vpower: x ** a Value. Both are flat where the base or the
 # exponent is 0 (0 ** y for y > 0, x ** 0).
 

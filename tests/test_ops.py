@@ -224,3 +224,26 @@ def test_bad_operands_are_type_errors_naming_the_op(call, words):
 def test_huge_int_is_a_clear_overflow():
     with pytest.raises(OverflowError, match="Value"):
         Value(10 ** 400)
+
+
+@pytest.mark.parametrize("x, y", [(1.0, 2e154), (1e-300, 1e-160), (3.0, 1e300), (1e154, 1e154), (1e160, 1e160),
+                                  (-2.5, 1e-150), (7.0, -3e200)])
+def test_division_gradients_at_extreme_magnitudes_are_exact(x, y):
+    # d(x/y)/dy = -x / y**2: written as -(x / y) / y, so that y**2 cannot overflow or underflow on its own
+    a, b = Value(x), Value(y)
+    (a / b).backward()
+    exact_dx = float(1 / Fraction(y))
+    exact_dy = float(-Fraction(x) / Fraction(y) ** 2)
+    assert a.grad == pytest.approx(exact_dx, rel=1e-15)
+    assert b.grad == pytest.approx(exact_dy, rel=1e-15, abs=1e-320)
+    step = autodiff.compile(lambda p: p[0] / p[1])  # compile reads the same rule
+    assert step([x, y])[1] == [a.grad, b.grad]
+
+
+def test_softmax_of_huge_exponentials_backpropagates():
+    a, b = Value(400.0), Value(401.0)
+    ea, eb = a.exp(), b.exp()
+    p = ea / (ea + eb)
+    p.backward()
+    s = 1 / (1 + math.exp(1.0))  # p = sigmoid(a - b), so dp/da = s (1 - s) = -dp/db
+    assert a.grad == pytest.approx(s * (1 - s), rel=1e-12) and b.grad == pytest.approx(-s * (1 - s), rel=1e-12)
