@@ -5,6 +5,7 @@ script rewrites texts and classes. No network access at all: the page's Content-
 """
 import html
 import json
+import re
 from pathlib import Path
 
 from .draw import Graph, fmt, render
@@ -61,10 +62,20 @@ def animate(root, path, rankdir="LR", max_nodes=300):
                        "edges": [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant],
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})
     title = f"backward() through {_name(root, graph)}: {len(trace)} steps"
-    page = PAGE.replace("{{title}}", html.escape(title)).replace("{{svg}}", svg).replace(
-        "{{frames}}", json.dumps(frames).replace("</", "<\\/"))
+    page = fill(PAGE, {"title": html.escape(title), "svg": svg, "frames": script_json(frames)})
     atomic_write(path, page.encode("utf-8"))
     return path
+
+
+def fill(template, values):
+    """The template with each {{name}} replaced, in one pass: a value (a label, say) that contains {{frames}}
+    stays text and is never expanded."""
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+
+
+def script_json(data):
+    """JSON that is safe inside <script>: no <, > or & in it can end the script or start a tag."""
+    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 PAGE = """<!DOCTYPE html>

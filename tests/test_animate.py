@@ -171,3 +171,53 @@ def test_stepping_through_in_chromium(page, tmp_path):
     assert (tmp_path / "backprop.png").stat().st_size > 10_000
     assert page.errors == []
     assert all(url.startswith("file://") for url in page.requests)
+
+
+HOSTILE = ["{{frames}}<img src=data:, onerror=alert(1)>", "</script><script>alert(2)</script>",
+           "\" onmouseover=alert(3) x=\"", "{{svg}}{{title}}", "<b>&amp;</b>"]
+
+
+def _tags(page):
+    """{tag: the attribute names it carries anywhere} of an HTML page, as a browser's tokenizer sees it."""
+    from html.parser import HTMLParser
+    found = {}
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.setdefault(tag, set()).update(a for a, _ in attrs)
+
+    Parser().feed(page)
+    return found
+
+
+def hostile_graph():
+    xs = [Value(float(k + 1), label=label) for k, label in enumerate(HOSTILE)]
+    out = xs[0] * xs[1] + xs[2] * xs[3] - xs[4]
+    out.label = HOSTILE[0]
+    return out
+
+
+def test_hostile_labels_cannot_change_the_page(tmp_path):
+    path = animate(hostile_graph(), tmp_path / "bp.html")
+    page = path.read_text()
+    plain = animate(neuron_graph()[0], tmp_path / "plain.html").read_text()
+    for tag in ("<script", "</script>", "<svg", "</svg>", "<img", "<body"):
+        assert page.count(tag) == plain.count(tag), tag  # only the page's own elements
+    tags = _tags(page)
+    assert "img" not in tags and not any(a.startswith("on") for attrs in tags.values() for a in attrs)
+    frames = frames_of(path)  # the labels arrive as data, whole
+    assert any(HOSTILE[0] in f["text"] for f in frames) and any(HOSTILE[1] in f["text"] for f in frames)
+
+
+def test_hostile_labels_run_no_script_in_chromium(page, tmp_path):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    path = animate(hostile_graph(), tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    for _ in range(8):
+        page.click("#forward")
+    page.hover("svg")
+    assert dialogs == [] and page.errors == [] and all(r.startswith("file:") for r in page.requests)
+    assert page.evaluate("document.querySelectorAll('script').length") == 2  # the frames' JSON and the code
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert HOSTILE[0] in page.inner_text("body")  # shown as text
