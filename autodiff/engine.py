@@ -9,6 +9,8 @@ garbage collector to track, which is most of what makes a pure-Python engine fas
 """
 import contextlib
 import contextvars
+import functools
+import inspect
 import math
 import threading
 
@@ -702,33 +704,61 @@ def backprop(order, grads, higher=False, trace=None):
 # Switching recording off.
 
 class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator (`@no_grad` or `@no_grad()`): inside it, ops make plain leaves, no graph."""
+    """Context manager and decorator (`@no_grad` or `@no_grad()`): inside it, ops make plain leaves, no graph.
+
+    One object may be entered from many threads and tasks at once: what it restores is kept per context, not in
+    the object. On a generator function it holds while the generator runs, not only while it is created.
+    """
 
     def __new__(cls, func=None):
         self = super().__new__(cls)
         return self if func is None else self(func)  # bare @no_grad: decorate func right away
 
     def __init__(self, func=None):
-        self._tokens = []
+        pass
 
     def __enter__(self):
         global paused
         with _lock:
             paused += 1
-        self._tokens.append(recording.set(False))
+        _saved.set(_saved.get() + (recording.get(),))
+        recording.set(False)
         return self
 
     def __exit__(self, *exc):
         global paused
-        recording.reset(self._tokens.pop())
+        saved = _saved.get()
+        recording.set(saved[-1])
+        _saved.set(saved[:-1])
         with _lock:
             paused -= 1
         return False
 
-    def _recreate_cm(self):
-        return type(self)()  # a decorated function gets a fresh manager per call: safe in threads and recursion
+    def __call__(self, func):
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def generator(*args, **kwargs):  # each step of the generator runs inside the block
+            gen = func(*args, **kwargs)
+            resume, value = gen.send, None
+            while True:
+                with self:
+                    try:
+                        item = resume(value)
+                    except StopIteration as stop:
+                        return stop.value
+                try:
+                    value, resume = (yield item), gen.send
+                except GeneratorExit:
+                    gen.close()
+                    raise
+                except BaseException as thrown:  # gen.throw(...) reaches the decorated generator
+                    value, resume = thrown, gen.throw
+        return generator
 
 
+_saved = contextvars.ContextVar("autodiff_recording_saved", default=())  # what each open no_grad restores
 _lock = threading.Lock()
 
 

@@ -1,6 +1,7 @@
 """Graph shapes, backward() semantics, memory (no reference cycles), no_grad, and the Value's surface."""
 import gc
 import math
+import sys
 import threading
 import weakref
 
@@ -299,3 +300,59 @@ def test_repeated_build_backward_free_cycles_do_not_grow_memory():
     # the first cycles fill the interpreter's free lists (bounded caches); after that, ten graphs of 6,000 nodes
     # (about 800 KB each) leave less than 10 KB in all
     assert held[12] - held[2] < 10_000, list(held)
+
+
+def test_one_no_grad_object_shared_by_eight_threads():
+    shared = no_grad()
+    errors, start = [], threading.Barrier(8)
+
+    def work():
+        try:
+            start.wait()
+            for _ in range(300):
+                with shared:
+                    assert (Value(1.0) * 2).parents == ()
+                assert len((Value(1.0) * 2).parents) == 2
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as Python can, inside the with blocks too
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and len((Value(1.0) * 2).parents) == 2
+
+
+def test_no_grad_on_a_generator_holds_while_it_runs():
+    @no_grad
+    def recorded(n):
+        got = yield len((Value(1.0) * 2).parents)
+        for _ in range(n):
+            got = yield (got, len((Value(1.0) * 2).parents))
+        return "done"
+
+    g = recorded(2)
+    assert next(g) == 0
+    assert len((Value(1.0) * 2).parents) == 2  # outside the generator, recording is on
+    assert g.send("a") == ("a", 0) and g.send("b") == ("b", 0)
+    with pytest.raises(StopIteration) as stop:
+        g.send("c")
+    assert stop.value.value == "done" and len((Value(1.0) * 2).parents) == 2
+
+    @no_grad()
+    def catching():
+        try:
+            yield 1
+        except KeyError:
+            yield len((Value(1.0) * 2).parents)
+
+    c = catching()
+    assert next(c) == 1 and c.throw(KeyError("k")) == 0
+    c.close()
+    assert len((Value(1.0) * 2).parents) == 2
