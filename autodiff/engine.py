@@ -14,8 +14,8 @@ import inspect
 import math
 import threading
 
-from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, real, show,
-                     undefined_derivative)
+from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, not_a_float, real,
+                     show, undefined_derivative)
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -54,13 +54,7 @@ class Value:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __getstate__(self):  # copy and pickle: the slots that are set (an unset grad stays "not computed")
-        slots = {}
-        for cls in type(self).__mro__:
-            for name in cls.__dict__.get("__slots__", ()):
-                slot = cls.__dict__[name]
-                if name not in ("__weakref__", "__dict__") and _is_set(slot, self):
-                    slots[name] = slot.__get__(self)
-        return getattr(self, "__dict__", None) or None, slots
+        return _state(self)
 
     @property
     def op(self):
@@ -93,10 +87,7 @@ class Value:
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
     def __float__(self):  # and so every math function given a Value: math.sin(v) would silently cut the graph
-        raise TypeError(f"float() or int() of a Value ({self.data!r}): a Value does not become a plain number, "
-                        f"because that would cut it out of the graph and lose its gradient (math.sin(v) does this). "
-                        f"Use v.data for the number, or autodiff.sin(v) (exp, log, sqrt, tanh, sigmoid, relu, "
-                        f"leaky_relu, sin, cos) for a differentiable op")
+        raise not_a_float(self.data)
 
     __int__ = __float__
 
@@ -528,6 +519,17 @@ def grad_computed(node):
 
 
 _GRAD = Value.__dict__["grad"]  # the slot itself, which reads without __getattr__'s 0.0
+
+
+def _state(node):
+    """A Value's state for copy and pickle: its __dict__ (a subclass may have one) and every slot that is set."""
+    slots = {}
+    for cls in type(node).__mro__:
+        for name in cls.__dict__.get("__slots__", ()):
+            slot = cls.__dict__[name]
+            if name not in ("__weakref__", "__dict__") and _is_set(slot, node):
+                slots[name] = slot.__get__(node)
+    return getattr(node, "__dict__", None) or None, slots
 
 
 def _is_set(slot, node):

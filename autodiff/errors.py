@@ -6,7 +6,7 @@ result into a clear message lives here.
 import numbers
 import reprlib
 
-__all__ = ["DomainError", "RangeError", "show", "real", "forward_error", "undefined_derivative", "derivative_number"]
+__all__ = ["DomainError", "RangeError", "show", "real", "forward_error", "undefined_derivative", "derivative_number", "not_a_float"]
 
 
 class DomainError(ValueError):
@@ -43,6 +43,13 @@ def real(x, op):
         raise TypeError(f"{op}: got a Value where a plain number is needed; use .data for its number, "
                         f"or .detach() for a new leaf")
     raise TypeError(f"{op}: expected a real number (int or float) or a Value, got {type(x).__name__} {show(x)}")
+
+
+def not_a_float(number):
+    return TypeError(f"float() or int() of a Value ({number!r}): a Value does not become a plain number, because that "
+                     f"would cut it out of the graph and lose its gradient (math.sin(v) does this). Use v.data for the "
+                     f"number, or autodiff.sin(v) (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos) for a "
+                     f"differentiable op")
 
 
 def operands(xs):
