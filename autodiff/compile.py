@@ -9,6 +9,7 @@ Tracing records what happened on the first call: control flow that depends on da
 into the program the way it went then. A call whose data have other sizes is traced again.
 """
 import builtins
+import functools
 import math
 import numbers
 import re
@@ -31,19 +32,11 @@ GLOBALS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tan
            "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
 
 
+@functools.cache
 def templates(op):
     """The op's formulas as format strings of {x}, {y} and {out} (on floats, value(x) is x); None for a primitive."""
     if not op.formulas:
         return None
-    if op not in _templates:
-        _templates[op] = _templates_of(op)
-    return _templates[op]
-
-
-_templates = {}  # op -> its templates, made once
-
-
-def _templates_of(op):
     forward, *rules = op.formulas
     forms = [forward if forward.startswith(("pow_", "vpow_")) else readable(forward)] + [readable(r) for r in rules]
     return tuple(re.sub(r"\b(x|y|out)\b", r"{\1}", f) for f in forms)  # (pow_ keeps its guard: no complex)

@@ -208,6 +208,11 @@ def value(x):
     return x.data if isinstance(x, Value) else x
 
 
+def on_floats(formula):
+    """A formula as it runs on floats, where value(x) is x (backward()'s steps, compile's programs)."""
+    return formula.replace("value(", "(")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Ops: a row of the table, made executable.
 
@@ -249,9 +254,7 @@ class Op:
             raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}")
         return self.apply(*args)
 
-    def _apply(self, *args):
-        if len(args) != self.n:
-            raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}")
+    def _apply(self, *args):  # for three inputs or more; __call__ has checked how many
         xs = [a.data if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
@@ -397,7 +400,7 @@ def _float_step(n, rules):
              f"    {', '.join('p' + v for v in names)}, = {', '.join('node._' + v for v in names)},",
              f"    {', '.join(names)}, out = {', '.join('p' + v + '.data' for v in names)}, node.data"]
     for v, rule in zip(names, rules):
-        rule = rule.replace("value(", "(")  # on floats, value(x) is x
+        rule = on_floats(rule)
         term = "g" if rule == "1.0" else "-g" if rule == "-1.0" else f"g * ({rule})"
         lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {term}")
     return "\n".join(lines) + "\n"
@@ -428,16 +431,12 @@ def _pow(x, y):
     return power.apply(x, y)  # a number exponent (or a Constant): the common case
 
 
-def _leaky_relu(x, slope=0.01):
-    return leaky.apply(x, slope)
-
-
-Value.__pow__, Value.leaky_relu = _pow, _leaky_relu
-
-
 def leaky_relu(x, slope=0.01):
     """x for x > 0, else slope * x; the slope is an input like any other (a Constant unless it is a Value)."""
     return leaky.apply(x, slope)
+
+
+Value.__pow__, Value.leaky_relu = _pow, leaky_relu
 
 
 def primitive(*derivs, name=None):
