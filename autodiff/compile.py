@@ -17,7 +17,7 @@ import re
 from . import engine
 from .engine import Constant, Value, recording_on, topological_order
 from .explain import readable
-from .errors import derivative_number, forward_number
+from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
 from .functional import watch
 
@@ -28,6 +28,13 @@ __all__ = ["compile"]
 # An op without formulas (a user's primitive) is called through its own functions. The forwards that refuse inputs
 # run here as Python's own functions: outside their domain those raise Python's errors, and then the program runs
 # once more eagerly, so that the error the user sees is the engine's, naming the op and the operand.
+#
+# The non-finite policy is the eager engine's (an inf or nan from finite operands is an error) at the cost of one
+# addition per checked value: an inf or nan that appears in the program reaches the loss or a gradient through
+# every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
+# Anything not finite there, with finite inputs, runs the call eagerly, which raises the engine's error.
+PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt, engine.leaky,
+               engine.sin, engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
 GLOBALS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
 
@@ -109,6 +116,10 @@ class Program:
             out = compiled.loss_fn(leaves, *data_values)
         loss, aux = out if compiled.has_aux else (out, None)
         _check_loss(loss, compiled.__name__)
+        if leaves and not (isinstance(loss, Value) and set(leaves) & set(topological_order(loss))):
+            raise ValueError(f"compile: the loss of {compiled.__name__} does not depend on any of the {len(leaves)} "
+                             f"parameters, so every gradient would be 0; compute it from params (its first argument; "
+                             f"a Value made from p.data is cut off from it)")
         aux_nodes = _nodes_of(aux, compiled.__name__) if compiled.has_aux else []
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source = _generate(loss, leaves, inputs, aux_nodes)
@@ -122,9 +133,17 @@ class Program:
 
     def run(self, params, flat, data):
         try:
-            value, grads, aux = self.fn(params, flat)
-        except (ArithmeticError, ValueError, TypeError):
-            return self.compiled.eager(params, data)  # raises the engine's own error, naming the op
+            value, grads, aux, check = self.fn(params, flat)
+        except (ArithmeticError, ValueError) as e:  # Python's errors from a forward or a derivative out of its domain
+            result = self.compiled.eager(params, data)  # raises the engine's own error, naming the op
+            if finite(params) and finite(flat):
+                raise RuntimeError(f"autodiff.compile: the program traced from {self.compiled.__name__} failed with "
+                                   f"{type(e).__name__}: {e}, but the eager engine computes this call; this is a bug "
+                                   f"in autodiff.compile, please report it (to go on, call the function eagerly)") from e
+            return result  # an inf or nan input: IEEE arithmetic, which the eager engine follows where Python raises
+        total = value + check + sum(grads)
+        if total - total and finite(params) and finite(flat):  # an inf or nan from finite inputs somewhere
+            return self.compiled.eager(params, data)  # raises the engine's error (or, if none, gives its numbers)
         if self.compiled.has_aux:
             return (value, _unflatten(self.aux_shape, iter(aux))), grads
         return value, grads
@@ -164,6 +183,7 @@ def _generate(loss, params, inputs, aux_nodes):
     for i, x in enumerate(inputs):
         names[x] = f"x{i}"
     lines = ["def program(params, data):"]
+    checked = []  # the values whose inf or nan might not reach the loss: the inputs of the ops that can absorb one
     if params:
         lines.append(f"    {', '.join(names[p] for p in params)}, = params")
     if inputs:
@@ -177,8 +197,15 @@ def _generate(loss, params, inputs, aux_nodes):
         names[node] = f"v{k}"
         args = [names[p] for p in node.parents]
         lines.append(f"    v{k} = {_forward(node, args)}")
+        if node.grad_fn not in PROPAGATING:
+            checked += [a for p, a in zip(node.parents, args) if p.grad_fn is not None]
+    checked += [names[n] for n in aux_nodes if n.grad_fn is not None]
+    lines.append("    check = 0.0")
+    for i in range(0, len(checked), 64):  # 0.0 unless one of them is inf or nan (or they add up beyond 1e308)
+        lines.append(f"    check += 0.0 * ({' + '.join(checked[i:i + 64])})")
     if not isinstance(loss, Value):
-        lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, [{', '.join(names[n] for n in aux_nodes)}]")
+        lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, "
+                     f"[{', '.join(names[n] for n in aux_nodes)}], check")
         return "\n".join(lines) + "\n"
 
     # backward: only through nodes that lead to a parameter, in the eager engine's order
@@ -203,7 +230,7 @@ def _generate(loss, params, inputs, aux_nodes):
                 grad[p] = f"g{names[p]}"
                 lines.append(f"    {grad[p]} = {term}")
     grads = ", ".join(grad.get(p, "0.0") for p in params)
-    lines.append(f"    return {names[loss]}, [{grads}], [{', '.join(names[n] for n in aux_nodes)}]")
+    lines.append(f"    return {names[loss]}, [{grads}], [{', '.join(names[n] for n in aux_nodes)}], check")
     return "\n".join(lines) + "\n"
 
 

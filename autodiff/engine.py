@@ -14,8 +14,8 @@ import inspect
 import math
 import threading
 
-from .errors import (DomainError, RangeError, derivative_number, forward_error, forward_number, not_a_float, real,
-                     show, undefined_derivative)
+from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
+                     non_finite_derivative, non_finite_result, not_a_float, real, show, undefined_derivative)
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -130,7 +130,7 @@ TABLE = {
     "sqrt":     ("sqrt",       "sqrt_(x)",              "0.5 / out"),        # 1 / (2 sqrt(x))
     "tanh":     ("tanh",       "tanh_(x)",              "1 - out ** 2"),
     "sigmoid":  ("sigmoid",    "sigmoid_(x)",           "out * (1 - out)"),
-    "relu":     ("relu",       "0.0 if x <= 0 else x",  "1.0 if value(x) > 0 else 0.0"),
+    "relu":     ("relu",       "0.0 if x <= 0 else x",  "0.0 if value(x) <= 0 else 1.0"),
     "sin":      ("sin",        "sin_(x)",               "cos(x)"),
     "cos":      ("cos",        "cos_(x)",               "-sin(x)"),
 }
@@ -139,24 +139,29 @@ TABLE = {
 # exponent is 0 (0 ** y for y > 0, x ** 0).
 
 
-# The forwards on floats that refuse an input (a trailing _ marks them), naming the op and the operand.
+# The forwards on floats that refuse an input (a trailing _ marks them), naming the op and the operand. They refuse
+# finite operands only: an inf or nan that the user put in gives IEEE arithmetic's answer, as in PyTorch.
 
 def div_(x, y):
     if y == 0:
+        if x - x:  # inf or nan / 0 (x - x is 0.0 for a finite x)
+            return x * math.copysign(math.inf, y)
         raise DomainError(f"/: cannot divide {x!r} by zero; keep the denominator away from 0 (e.g. add a small eps)")
     return x / y
 
 
 def pow_(x, y):
-    if x == 0 and y < 0:
-        raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
-    if x < 0 and y != int(y):
+    if x == 0 and y < 0 or x < 0 and y != y // 1:
+        if x - x or y - y:
+            return math.pow(x, y)  # C99's pow for an inf or nan operand (Python's ** refuses 0.0 ** -inf)
+        if x == 0:
+            raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
         raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
     return x ** y
 
 
 def vpow_(x, y):
-    if x < 0:
+    if x < 0 and not (x - x or y - y):
         raise DomainError(f"**: a negative base {x!r} to a Value power is not differentiable (d/dy x**y = x**y * "
                           f"log(x)); use a positive base, or a plain number as the exponent")
     return pow_(x, y)
@@ -171,12 +176,16 @@ def exp_(x):
 
 def log_(x):
     if x <= 0:
+        if x - x:
+            return math.nan  # log(-inf)
         raise DomainError(f"log: log({x!r}) is undefined; log needs a positive number")
     return math.log(x)
 
 
 def sqrt_(x):
     if x < 0:
+        if x - x:
+            return math.nan  # sqrt(-inf)
         raise DomainError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
     return math.sqrt(x)
 
@@ -189,15 +198,11 @@ def sigmoid_(x):
 
 
 def sin_(x):
-    if math.isinf(x):
-        raise DomainError(f"sin: sin({x!r}) is undefined; sin needs a finite number")
-    return math.sin(x)
+    return math.nan if math.isinf(x) else math.sin(x)  # IEEE: sin(inf) is nan (Python's math raises)
 
 
 def cos_(x):
-    if math.isinf(x):
-        raise DomainError(f"cos: cos({x!r}) is undefined; cos needs a finite number")
-    return math.cos(x)
+    return math.nan if math.isinf(x) else math.cos(x)
 
 
 tanh_ = math.tanh  # finite for every input, and so is its derivative
@@ -260,8 +265,8 @@ class Op:
             out = self.forward(*xs)
         except (ArithmeticError, ValueError) as e:
             raise self.forward_error(e, xs)
-        if type(out) is not float:
-            out = forward_number(self.name, out, xs)
+        if type(out) is not float or out - out:
+            out = self.result(out, xs)
         if not any(isinstance(a, Value) for a in args):
             return out
         if not recording.get():
@@ -277,26 +282,51 @@ class Op:
             error.__cause__ = e
         return error
 
+    def result(self, out, xs):
+        """A forward's result that is not a finite float: made a float, and refused if it is not finite although
+        every operand is (an inf or nan operand gives what IEEE arithmetic gives)."""
+        if type(out) is not float:
+            out = forward_number(self.name, out, xs)
+        if out - out and finite(xs):
+            raise non_finite_result(self.name, out, xs)
+        return out
+
     def local_grads(self, node, higher=False):
         """d(node)/d(parent) for each parent, at the node's point; None for a Constant parent (no one needs it).
 
         With higher=True the rules run on the parent Values and the node itself, so a derivative can be a Value
         that is differentiable again.
+        A derivative that is not finite (or a rule that fails) at finite operands raises an error naming the op;
+        at an inf or nan operand it is IEEE arithmetic's answer (nan where the formula fails).
         """
         parents = node.parents
         xs = [p if higher and type(p) is not Constant else p.data for p in parents]
         out = node if higher else node.data
+        numbers = [p.data for p in parents]
         grads = []
         for i, (p, rule) in enumerate(zip(parents, self.rules)):
             if type(p) is Constant:
                 grads.append(None)  # nobody asks for the gradient of a number; skipping it spares x**2 a log(x)
                 continue
+            formula = self.formulas and self.formulas[1 + i]
             try:
                 d = rule(*xs, out)
             except (ArithmeticError, ValueError) as e:
-                raise undefined_derivative(self.name, i, xs, e) from e
-            grads.append(d if type(d) is float else derivative_number(self.name, i, xs, d, higher))
+                if finite(numbers):
+                    raise undefined_derivative(self.name, i, numbers, e, formula) from e
+                d = _ieee(rule, xs, out)
+            if type(d) is not float:
+                d = derivative_number(self.name, i, numbers, d, higher)
+            v = d.data if type(d) is not float else d
+            if v - v and finite(numbers):
+                raise non_finite_derivative(self.name, i, numbers, v, formula)
+            grads.append(d)
         return grads
+
+    def non_finite(self, node, i, d):
+        """backward()'s slow path for a derivative that is not finite (or failed: nan): local_grads raises the
+        error if every operand is finite; otherwise it is IEEE arithmetic's answer."""
+        return self.local_grads(node)[i]
 
     def backprop(self, node, g):
         """One node's step of backward() on floats: each parent's .grad += g * d(node)/d(parent)."""
@@ -338,8 +368,8 @@ APPLY2 = """
             out = FORWARD
         except (ArithmeticError, ValueError) as e:
             raise op.forward_error(e, (x, y))
-        if type(out) is not float:
-            out = forward_number(op.name, out, (x, y))
+        if type(out) is not float or out - out:  # out - out is 0.0 for a finite float: no extra call
+            out = op.result(out, (x, y))
         if px is None:
             if not isinstance(py, Value):
                 return out  # plain numbers in, a plain number out
@@ -359,8 +389,8 @@ APPLY1 = """
             out = FORWARD
         except (ArithmeticError, ValueError) as e:
             raise op.forward_error(e, (x,))
-        if type(out) is not float:
-            out = forward_number(op.name, out, (x,))
+        if type(out) is not float or out - out:
+            out = op.result(out, (x,))
         if not isinstance(px, Value):
             return out
         if paused and not recording.get():
@@ -370,6 +400,14 @@ APPLY1 = """
         return node
 
 """
+
+
+def _ieee(rule, xs, out):
+    """A rule that failed at an inf or nan operand, evaluated as IEEE arithmetic would (nan if it still fails)."""
+    try:
+        return rule(*[IEEE(x) if type(x) is float else x for x in xs], IEEE(out) if type(out) is float else out)
+    except (ArithmeticError, ValueError):
+        return math.nan
 
 
 def _ignoring_out(rule):
@@ -389,20 +427,37 @@ def _function(source, name):
 def _float_step(n, rules):
     """The source of an op's step of backward() on floats, written out from its formulas (so: no call per edge).
 
-        def step(node, g):                          # for *
+        def step(node, g):                          # for /
             px, py = node._x, node._y
             x, y, out = px.data, py.data, node.data
-            if type(px) is not Constant: px.grad += g * (y)
-            if type(py) is not Constant: py.grad += g * (x)
+            if type(px) is not Constant:
+                try:
+                    d = 1 / y
+                except (ArithmeticError, ValueError):
+                    d = nan
+                if d - d:                           # not finite: an error, unless an operand was not finite
+                    d = node.grad_fn.non_finite(node, 0, d)
+                px.grad += g * d
+            if type(py) is not Constant:
+                ...
     """
     names = "xy"[:n]
     lines = ["def step(node, g):",
              f"    {', '.join('p' + v for v in names)}, = {', '.join('node._' + v for v in names)},",
              f"    {', '.join(names)}, out = {', '.join('p' + v + '.data' for v in names)}, node.data"]
-    for v, rule in zip(names, rules):
+    for i, (v, rule) in enumerate(zip(names, rules)):
         rule = on_floats(rule)
-        term = "g" if rule == "1.0" else "-g" if rule == "-1.0" else f"g * ({rule})"
-        lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {term}")
+        if rule in ("1.0", "-1.0"):
+            lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {'-' if rule[0] == '-' else ''}g")
+            continue
+        lines += [f"    if type(p{v}) is not Constant:",
+                  f"        try:",
+                  f"            d = {rule}",
+                  f"        except (ArithmeticError, ValueError):",
+                  f"            d = math.nan",
+                  f"        if d - d:",
+                  f"            d = node.grad_fn.non_finite(node, {i}, d)",
+                  f"        p{v}.grad += g * d"]
     return "\n".join(lines) + "\n"
 
 
@@ -622,7 +677,6 @@ def backward(root, seed):
 def _backward(root, seed):
     order, leaves, seen, stack = [], [], set(), [root]
     pop, visit, finish = stack.pop, seen.add, order.append
-    node = op = None
     try:
         while stack:
             node = pop()
@@ -635,7 +689,7 @@ def _backward(root, seed):
                 op = node.grad_fn
                 if op is None:
                     if type(node) is not Constant:
-                        leaves.append((node, _GRAD.__get__(node) if grad_computed(node) else None))
+                        leaves.append((node, _old_grad(node)))
                         node.grad = -0.0
                 elif op.n == 2:
                     stack += (node, _DONE, node._y, node._x)
@@ -660,10 +714,9 @@ def _backward(root, seed):
                     py.grad += g
             else:
                 op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
-        op = None
         for leaf, old in leaves:
             leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
-    except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
+    except BaseException:  # even Ctrl-C: every leaf as it was, and no half-computed grad
         for leaf, old in leaves:
             if old is None:
                 del leaf.grad
@@ -672,13 +725,18 @@ def _backward(root, seed):
         for done in order:
             if grad_computed(done):
                 del done.grad
-        if not (isinstance(e, (ArithmeticError, ValueError)) and op is not None and op.formulas):
-            raise
-        error = e
-    else:
-        return
-    op.local_grads(node)  # raises the error that names the op and the input (out here, so that Python's own
-    raise error           # error does not show as a second failure while handling it)
+        raise
+
+
+def _old_grad(leaf):
+    """What a leaf's grad was before the pass: a float, or None if not computed (or set to None, as in PyTorch)."""
+    old = _GRAD.__get__(leaf) if grad_computed(leaf) else None
+    if old is None or type(old) is float:
+        return old
+    if isinstance(old, (int, float)) and not isinstance(old, bool):
+        return float(old)
+    raise TypeError(f"backward: the leaf {leaf!r} has .grad = {show(old)} ({type(old).__name__}); a grad must be "
+                    f"a number: set it to 0.0 (or None) before backward()")
 
 
 def backprop(order, grads, higher=False, trace=None):

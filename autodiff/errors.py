@@ -3,10 +3,12 @@
 engine.py keeps the algorithm; what it needs to turn bad input, Python's bare arithmetic errors and a rule's odd
 result into a clear message lives here.
 """
+import math
 import numbers
 import reprlib
 
-__all__ = ["DomainError", "RangeError", "show", "real", "forward_error", "undefined_derivative", "derivative_number", "not_a_float"]
+__all__ = ["DomainError", "RangeError", "show", "real", "not_a_float", "operands", "finite", "IEEE", "forward_error",
+           "non_finite_result", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
 
 
 class DomainError(ValueError):
@@ -57,13 +59,52 @@ def operands(xs):
     return "(" + ", ".join(repr(x.data if _is_value(x) else x) for x in xs) + ")"
 
 
+def finite(xs):
+    """Whether every operand is a finite number (x - x is 0.0 for a finite float, nan for inf and nan)."""
+    return all(x - x == 0 for x in xs)
+
+
+class IEEE(float):
+    """A float whose / and ** answer as IEEE arithmetic does (inf, nan) where Python's raise: a derivative rule
+    evaluated at an inf or nan operand (the other operand of a division or power may be IEEE or a plain float)."""
+
+    def __truediv__(a, b):
+        if b:
+            return float(a) / b
+        return math.nan if a == 0 or a != a or b != b else math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+    def __rtruediv__(b, a):
+        return IEEE(a).__truediv__(b)
+
+    def __pow__(a, b):
+        try:
+            return math.pow(a, b)  # C99's pow: inf and nan operands give inf, nan, 0 or 1
+        except OverflowError:
+            return math.inf if a > 0 or b % 2 != 1 else math.copysign(math.inf, a)
+        except ValueError:  # 0 to a negative power, or a negative base to a non-integer one
+            return math.inf if a == 0 else math.nan
+
+    def __rpow__(b, a):
+        return IEEE(a).__pow__(b)
+
+
 def forward_error(name, e, xs):
     """Python's bare arithmetic error from a forward, as an error that names the op and its inputs."""
     if isinstance(e, (DomainError, RangeError)):
         return e  # a guarded forward's own message already names the op and the operand
     if isinstance(e, OverflowError):
-        return RangeError(f"{name}{operands(xs)}: the result is too large for a float ({e})")
+        return RangeError(f"{name}{operands(xs)}: the result is too large for a float; {SCALE}")
     return DomainError(f"{name}{operands(xs)}: {e}")
+
+
+SCALE = "scale the inputs down (normalize them, or work with logarithms)"
+
+
+def non_finite_result(name, out, xs):
+    """The error for a non-finite result from finite operands (from non-finite ones it is IEEE arithmetic)."""
+    if out == out:
+        return RangeError(f"{name}{operands(xs)}: the result overflows a float (it would be {out}); {SCALE}")
+    return DomainError(f"{name}{operands(xs)}: the result is not a number (nan) although every operand is finite")
 
 
 def forward_number(name, out, xs):
@@ -74,8 +115,28 @@ def forward_number(name, out, xs):
                     f"expected a real number")
 
 
-def undefined_derivative(name, i, xs, e):
-    return DomainError(f"{name}{operands(xs)}: the derivative with respect to input {i} is undefined here ({e})")
+def _derivative(name, i, xs, formula):
+    which = "" if len(xs) == 1 else f" with respect to {'xy'[i] if len(xs) == 2 else 'input'} (input {i})"
+    return f"{name}{operands(xs)}: the derivative{which}" + (f", {formula}," if formula else "")
+
+
+def undefined_derivative(name, i, xs, e, formula=None):
+    """A derivative rule that raised at finite operands, as an error naming the op, the operands and the rule."""
+    what = _derivative(name, i, xs, formula)
+    if isinstance(e, ZeroDivisionError):
+        return DomainError(f"{what} is infinite here (its formula divides by zero); keep the input off this point, "
+                           f"for example by adding a small eps (sqrt(x + 1e-12))")
+    if isinstance(e, OverflowError):
+        return RangeError(f"{what} overflows a float here; {SCALE}")
+    return DomainError(f"{what} is undefined here ({e})")
+
+
+def non_finite_derivative(name, i, xs, d, formula=None):
+    """The error for a local derivative that is not finite at finite operands."""
+    what = _derivative(name, i, xs, formula)
+    if d == d:
+        return RangeError(f"{what} overflows a float here (it would be {d}); {SCALE}")
+    return DomainError(f"{what} is not a number (nan) here although every operand is finite")
 
 
 def derivative_number(name, i, xs, d, higher):

@@ -83,13 +83,19 @@ def test_catches_a_rule_that_keeps_state_between_backward_passes():
         gradcheck(square, [1.0])
 
 
-def test_catches_nan_gradients():
+def test_a_nan_derivative_at_a_finite_point_is_an_error_naming_the_op():
     @primitive(lambda x: math.nan)
     def ident(x):
         return x
 
-    with pytest.raises(GradcheckError) as info:
+    with pytest.raises(autodiff.DomainError) as info:  # the non-finite policy: backward() itself refuses it
         gradcheck(ident, [1.0])
+    assert "nan" in str(info.value) and "ident" in str(info.value)
+
+
+def test_catches_nan_gradients_from_nan_inputs():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda x, y: x * y, [1.0, math.nan])
     assert "nan" in str(info.value)
 
 
