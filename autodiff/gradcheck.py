@@ -4,7 +4,7 @@ import numbers
 
 from .engine import Value, no_grad
 from .errors import real, show
-from .functional import grad, hessian
+from .functional import grad, hessian, value_and_grad
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -44,12 +44,11 @@ def gradcheck(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, order=1):
             out = f(*[Value(x) for x in point])
         return _number(out)
 
-    leaves = [Value(x) for x in xs]
-    out = f(*leaves)
-    _number(out)
-    first, second = _backward(out, leaves), _backward(out, leaves)
+    value(xs)  # f returns a Value or a number (else a TypeError that names gradcheck)
+    df = value_and_grad(f, argnums=tuple(range(len(xs))))  # a pass that leaves every .grad alone (of inputs,
+    first, second = list(df(*xs)[1]), list(df(*xs)[1])    # and of a model's parameters that f captures)
     if not all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(first, second)):
-        raise GradcheckError("gradcheck: backward() twice on the same graph gave different gradients: "
+        raise GradcheckError("gradcheck: two passes at the same point gave different gradients: "
                              f"{first} then {second}; a derivative rule must not keep state between calls")
 
     numeric = [(value(_shift(xs, i, eps)) - value(_shift(xs, i, -eps))) / (2 * eps) for i in range(len(xs))]
@@ -73,14 +72,6 @@ def _number(out):
     if isinstance(out, bool) or not isinstance(out, numbers.Real):
         raise TypeError(f"gradcheck: f must return a Value or a number, got {type(out).__name__} {show(out)}")
     return float(out)
-
-
-def _backward(out, leaves):
-    for leaf in leaves:
-        leaf.grad = 0.0
-    if isinstance(out, Value):
-        out.backward()
-    return [leaf.grad for leaf in leaves]
 
 
 def _shift(xs, i, h):

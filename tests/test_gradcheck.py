@@ -203,3 +203,15 @@ def test_primitive_derivative_errors_name_the_op():
     out = odd(x)
     with pytest.raises(ValueError, match=r"odd\(0.0\).*derivative"):
         out.backward()
+
+
+def test_leaves_the_grad_of_every_captured_value_as_it_found_it():
+    import nn
+    model = nn.MLP(2, [3, 1])
+    params = model.parameters()
+    params[0].grad = 0.5  # a grad the user has (half-way through accumulating, say)
+    before = [(autodiff.grad_computed(p), p.grad) for p in params]
+    w, b = Value(2.0), Value(1.0)
+    assert gradcheck(lambda x, y: model([x, y])[0].tanh() * w + b, [0.3, -0.7], order=2)
+    assert [(autodiff.grad_computed(p), p.grad) for p in params] == before
+    assert not autodiff.grad_computed(w) and not autodiff.grad_computed(b)
