@@ -15,7 +15,7 @@ import math
 import threading
 
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
-                     non_finite_derivative, non_finite_result, not_a_float, real, show, undefined_derivative)
+                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, show, undefined_derivative)
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -366,7 +366,7 @@ APPLY2 = """
             y = py.data if isinstance(py, Value) else py if type(py) is float else real(py, op.name)
         try:
             out = FORWARD
-        except (ArithmeticError, ValueError) as e:
+        except (ArithmeticError, ValueError, TypeError) as e:
             raise op.forward_error(e, (x, y))
         if type(out) is not float or out - out:  # out - out is 0.0 for a finite float: no extra call
             out = op.result(out, (x, y))
@@ -387,7 +387,7 @@ APPLY1 = """
         x = px.data if isinstance(px, Value) else px if type(px) is float else real(px, op.name)
         try:
             out = FORWARD
-        except (ArithmeticError, ValueError) as e:
+        except (ArithmeticError, ValueError, TypeError) as e:
             raise op.forward_error(e, (x,))
         if type(out) is not float or out - out:
             out = op.result(out, (x,))
@@ -716,7 +716,7 @@ def _backward(root, seed):
                 op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
         for leaf, old in leaves:
             leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
-    except BaseException:  # even Ctrl-C: every leaf as it was, and no half-computed grad
+    except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
         for leaf, old in leaves:
             if old is None:
                 del leaf.grad
@@ -725,6 +725,10 @@ def _backward(root, seed):
         for done in order:
             if grad_computed(done):
                 del done.grad
+        if isinstance(e, TypeError):
+            for done in order + [leaf for leaf, _ in leaves]:  # a .data set by hand to something not a number?
+                if not isinstance(done.data, float):
+                    raise bad_data("backward", done) from e
         raise
 
 

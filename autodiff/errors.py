@@ -8,7 +8,7 @@ import numbers
 import reprlib
 
 __all__ = ["DomainError", "RangeError", "show", "real", "not_a_float", "operands", "finite", "IEEE", "forward_error",
-           "non_finite_result", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
+           "non_finite_result", "bad_data", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
 
 
 class DomainError(ValueError):
@@ -26,6 +26,16 @@ class RangeError(OverflowError):
 def show(x):
     """A short repr of anything a user passed, for messages."""
     return reprlib.repr(x)
+
+
+def _is_number(x):
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def bad_data(where, node):
+    """The error for a Value whose .data was set to something that is not a number."""
+    return TypeError(f"{where}: {node!r} has .data = {show(node.data)} ({type(node.data).__name__}), which is not a "
+                     f"number; a Value's .data must be a float (v.data = 3.0)")
 
 
 def _is_value(x):
@@ -92,6 +102,10 @@ def forward_error(name, e, xs):
     """Python's bare arithmetic error from a forward, as an error that names the op and its inputs."""
     if isinstance(e, (DomainError, RangeError)):
         return e  # a guarded forward's own message already names the op and the operand
+    if isinstance(e, TypeError):
+        bad = [x for x in xs if not _is_number(x)]
+        return TypeError(f"{name}: an operand is {type(bad[0]).__name__} {show(bad[0])}, not a number; a Value's "
+                         f".data must be a float (v.data = 3.0)") if bad else e
     if isinstance(e, OverflowError):
         return RangeError(f"{name}{operands(xs)}: the result is too large for a float; {SCALE}")
     return DomainError(f"{name}{operands(xs)}: {e}")

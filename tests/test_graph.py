@@ -4,6 +4,7 @@ import math
 import sys
 import threading
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -356,3 +357,62 @@ def test_no_grad_on_a_generator_holds_while_it_runs():
     assert next(c) == 1 and c.throw(KeyError("k")) == 0
     c.close()
     assert len((Value(1.0) * 2).parents) == 2
+
+
+# ----- .data and .grad changed by hand ------------------------------------------------------------------------------
+
+def test_backward_reads_data_when_it_runs_which_the_readme_promises():
+    # The promise (README, "What backward() does"): local derivatives are read from .data when backward() runs.
+    x = Value(2.0)
+    y = x * x
+    x.data = 3.0  # changed between the forward pass and backward(): the derivative is the one at the new point
+    y.backward()
+    assert x.grad == 6.0 and y.data == 4.0
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "read from `.data` when `backward()` runs" in readme
+
+
+def test_optimizer_updates_after_backward_keep_working():
+    import nn
+    model = nn.MLP(2, [4, 1])
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    x = [0.5, -1.0]
+    losses = []
+    for _ in range(20):
+        loss = (model(x)[0] - 1.0) ** 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()  # p.data -= lr * p.grad, after backward: the next forward uses the new numbers
+        losses.append(loss.data)
+    assert losses[-1] < losses[0] * 0.1
+
+
+@pytest.mark.parametrize("bad", ["a", None, [1.0]], ids=["str", "None", "list"])
+def test_data_set_to_a_non_number_is_a_clear_error_at_the_next_op_and_in_backward(bad):
+    x = Value(2.0, label="x")
+    x.data = bad
+    with pytest.raises(TypeError) as info:
+        x * 2
+    assert "*" in str(info.value) and ".data" in str(info.value) and type(bad).__name__ in str(info.value)
+    x = Value(2.0, label="x")
+    y = x * Value(3.0)
+    x.data = bad
+    y.grad_fn  # the graph is already built: backward() finds the bad number
+    w = Value(1.0)
+    w.grad = 7.0
+    z = y * w
+    with pytest.raises(TypeError) as info:
+        z.backward()
+    assert "'x'" in str(info.value) and ".data" in str(info.value) and type(bad).__name__ in str(info.value)
+    assert w.grad == 7.0
+
+
+def test_grad_set_to_none_starts_over_and_a_bad_grad_is_a_clear_error():
+    x = Value(2.0)
+    x.grad = None  # PyTorch's way to reset a gradient
+    (x * 3).backward()
+    assert x.grad == 3.0
+    x.grad = "a"
+    with pytest.raises(TypeError, match=r"\.grad.*'a'.*0\.0"):
+        (x * 3).backward()
+    assert x.grad == "a"  # as it was
