@@ -52,15 +52,23 @@ def local_derivatives(node):
         return [None] * len(node.parents)
 
 
+def _valid(text):
+    """Text that encodes as UTF-8: a lone surrogate (from a bad decode) becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _escape_record(text):
     """Text that cannot break a record label: { } | < > and quotes escaped, newlines as line breaks."""
-    text = text.replace("\\", "\\\\")
+    text = _valid(text).replace("\\", "\\\\")
     text = re.sub(r'([{}|<>"])', r"\\\1", text)
     return text.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
 def _escape_html(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return _valid(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -295,6 +303,9 @@ def save_svg(root, path, **options):
     Without Graphviz, raises GraphvizMissing (saying how to install it) after writing the DOT source to path.dot.
     """
     path = Path(path)
+    if path.suffix.lower() != ".svg":
+        raise ValueError(f"save_svg: {path} does not end in .svg, and save_svg writes SVG; name it .svg, or for "
+                         f"another format use draw(root).render(outfile={str(path.with_suffix('.png'))!r})")
     dot = draw(root, **options)
     try:
         svg = render(dot.source, "svg")

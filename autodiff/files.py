@@ -1,5 +1,7 @@
-"""Files that are never half-written: write beside the target, then rename over it."""
+"""Files that are never half-written: write the whole file beside the target, then rename it over the target."""
+import errno
 import os
+import stat
 import uuid
 from pathlib import Path
 
@@ -9,17 +11,80 @@ __all__ = ["atomic_write"]
 def atomic_write(path, data):
     """Write bytes to path so that readers see the old file or the new one, never a part; returns the path.
 
-    On any failure (a full disk, an interrupt) the old file is left as it was and no temporary file remains.
+    A symlink is written through (its target changes, the link stays); a file that is replaced keeps its
+    permissions. On any failure (a full disk, an interrupt) the old file is left as it was and no temporary file
+    remains; where the system allows (Linux), the new file has no name until it is whole, so even a killed
+    process leaves nothing behind, and the next write removes what an older killed writer left.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: the folder {target.parent} does not exist")
     try:
-        with open(tmp, "xb") as f:  # "x": a fresh file, with the usual permissions
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = None  # a new file: the usual permissions (0666 less the umask)
+    _remove_stale(target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        if not _write_unnamed(target.parent, tmp, data, mode):
+            with open(tmp, "xb") as f:  # "x": a fresh file
+                _fill(f.fileno(), data, mode)
+        os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _fill(fd, data, mode):
+    if mode is not None:
+        os.fchmod(fd, mode)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.fsync(fd)
+
+
+def _write_unnamed(folder, tmp, data, mode):
+    """Write data into a file without a name (O_TMPFILE), then give it the name tmp; False where unsupported."""
+    global _unnamed_works
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not _unnamed_works:
+        return False
+    try:
+        fd = os.open(folder, flag | os.O_WRONLY, 0o666)
+    except OSError:  # the file system does not support it
+        return False
+    try:
+        _fill(fd, data, mode)
+        os.link(f"/proc/self/fd/{fd}", tmp)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.EXDEV, errno.EPERM, errno.EOPNOTSUPP) and not tmp.exists():
+            _unnamed_works = False  # no /proc to link through (some sandboxes): named files from now on
+            return False
+        raise
+    finally:
+        os.close(fd)
+    return True
+
+
+_unnamed_works = True
+
+
+def _remove_stale(target):
+    """Remove the temporary files that a killed writer of target left (their process is gone)."""
+    for old in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = old.name[len(target.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            old.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True

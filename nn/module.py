@@ -163,9 +163,14 @@ class Module:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 shape = f"a list of {len(v)}" if isinstance(v, (list, tuple)) else type(v).__name__
                 raise ValueError(f"{source}: wrong shape for {name}: expected a number, got {shape}")
+            try:
+                v = float(v)
+            except OverflowError:  # an int of hundreds of digits
+                raise ValueError(f"{source}: {name} is an integer of {len(str(v))} digits, too large for a "
+                                 f"float") from None
             if not math.isfinite(v):
                 raise ValueError(f"{source}: {name} is {v}, not a finite number")
-            values[name] = float(v)
+            values[name] = v
         for name, p in params.items():  # all checked: now change the model
             p.data = values[name]
 
@@ -195,21 +200,39 @@ class Module:
         if kind != cls.__name__ or config is None:
             raise ValueError(f"{path}: holds a {kind}, not a {cls.__name__}")
         try:
+            n = cls.parameter_count(config)  # from the numbers alone: a file cannot make us build a giant
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
+        if n is not None and n != len(state):
+            raise ValueError(f"{path}: wrong architecture: its config {_short(config)} has {n} parameters but the "
+                             f"file holds {len(state)}; the file is corrupt")
+        try:
             model = cls(**config)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: its architecture {config} is not valid: {e}") from None
+            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
         model.load_state_dict(state, source=str(path))
         return model
+
+    @classmethod
+    def parameter_count(cls, config):
+        """How many parameters a model of this class built from `config` has, without building it (None if the
+        class does not say); a ValueError if the config is not valid."""
+        return None
+
+    def _same_architecture(self, config):
+        """The config as compared with another model's (MLP: a hidden activation without hidden layers is moot)."""
+        return config
 
     def _check_file(self, path, kind, config):
         if kind != type(self).__name__:
             raise ValueError(f"{path}: wrong architecture: the file holds a {kind}, this model is a "
                              f"{type(self).__name__}")
         mine = self.config()
-        if mine is not None and config is not None and config != mine:
+        if mine is not None and isinstance(config, dict) and (
+                self._same_architecture(config) != self._same_architecture(mine)):
             diff = ", ".join(f"{k} {config.get(k)!r} in the file but {mine.get(k)!r} here"
                              for k in mine if config.get(k) != mine.get(k))
-            raise ValueError(f"{path}: wrong architecture: {diff or config}")
+            raise ValueError(f"{path}: wrong architecture: {diff or _short(config)}")
 
     def _name_parameters(self):
         """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
@@ -218,6 +241,11 @@ class Module:
                 obj.label = name
             else:
                 obj._name = name
+
+
+def _short(config):
+    text = repr(config)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _few(names, n=3):
@@ -256,6 +284,10 @@ class Neuron(Module):
     def config(self):
         return {"nin": len(self.w), "activation": self.activation}
 
+    @classmethod
+    def parameter_count(cls, config):
+        return _count(config.get("nin"), "nin", "Neuron") + 1
+
     def __repr__(self):
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
@@ -276,6 +308,10 @@ class Layer(Module):
 
     def config(self):
         return {"nin": len(self.neurons[0].w), "nout": len(self.neurons), "activation": self.neurons[0].activation}
+
+    @classmethod
+    def parameter_count(cls, config):
+        return (_count(config.get("nin"), "nin", "Layer") + 1) * _count(config.get("nout"), "nout", "Layer")
 
     def __repr__(self):
         c = self.config()
@@ -314,6 +350,22 @@ class MLP(Module):
     def config(self):
         return {"nin": len(self.layers[0].neurons[0].w), "nouts": [len(la.neurons) for la in self.layers],
                 "activation": self.activation, "output_activation": self.output_activation}
+
+    @classmethod
+    def parameter_count(cls, config):
+        nouts = config.get("nouts")
+        nouts = [nouts] if isinstance(nouts, int) and not isinstance(nouts, bool) else nouts
+        if not isinstance(nouts, (list, tuple)) or not nouts:
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {_short(nouts)}")
+        sizes = [_count(config.get("nin"), "nin", "MLP")] + [_count(n, "every layer size in nouts", "MLP")
+                                                             for n in nouts]
+        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+    def _same_architecture(self, config):
+        nouts = config.get("nouts")
+        if isinstance(nouts, list) and len(nouts) == 1:  # no hidden layer: the hidden activation is never used
+            return {k: v for k, v in config.items() if k != "activation"}
+        return config
 
     def to_torch(self, dtype=None):
         """An equivalent torch.nn.Sequential (same weights, outputs and gradients), in float64 unless dtype says."""

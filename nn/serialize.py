@@ -1,18 +1,26 @@
 """Model files: versioned, human-readable JSON (loading one never runs code), written atomically."""
 import json
 import math
+import numbers
+import os
+import stat
 from pathlib import Path
 
 from autodiff.files import atomic_write
 
 FORMAT = "autodiff.nn"
 VERSION = 1
+MAX_BYTES = 1 << 30  # 1 GiB, about 40 million parameters: a bigger file is refused before it is read
 
 
 def write_model(path, kind, config, state):
     """Write the model file atomically: readers see the old file or the new one, never a part."""
     path = Path(path)
+    state = dict(state)
     for name, v in state.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ValueError(f"{path}: not saved: parameter {name} is {type(v).__name__} {v!r}, not a number")
+        v = state[name] = float(v)  # numpy's float32 and the like are numbers too
         if not math.isfinite(v):
             raise ValueError(f"{path}: not saved: parameter {name} is {v} (training diverged?); "
                              f"a model file holds finite numbers only")
@@ -24,7 +32,7 @@ def write_model(path, kind, config, state):
 def read_model(path):
     """(model class name, config, parameters) from a file written by write_model; ValueError naming the file."""
     path = Path(path)
-    raw = path.read_bytes()  # a missing file is a FileNotFoundError, as usual
+    raw = _read(path)
     if not raw.strip():
         raise ValueError(f"{path}: the file is empty; it is not a saved model")
     try:
@@ -49,6 +57,32 @@ def read_model(path):
     if not isinstance(kind, str) or not isinstance(state, dict) or not (config is None or isinstance(config, dict)):
         raise ValueError(f"{path}: the file is missing its model, config or parameters")
     return kind, config, state
+
+
+def _read(path):
+    """The bytes of a regular file of at most MAX_BYTES; a device, pipe or folder is refused without waiting."""
+    info = os.stat(path)  # a missing file is a FileNotFoundError, as usual
+    _regular(path, info)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe swapped in since cannot block us
+    with os.fdopen(fd, "rb") as f:
+        _regular(path, os.fstat(f.fileno()))
+        raw = f.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        _too_large(path)
+    return raw
+
+
+def _regular(path, info):
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else
+                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a socket")
+        raise ValueError(f"{path}: not a regular file ({kind}); a saved model is a file written by save()")
+    if info.st_size > MAX_BYTES:
+        _too_large(path)
+
+
+def _too_large(path):
+    raise ValueError(f"{path}: too large for a model file (more than {MAX_BYTES} bytes); it is not a saved model")
 
 
 def _no_constants(name):

@@ -347,3 +347,18 @@ def test_tree_of_a_deep_chain_is_cut_short_without_recursion():
         y = y + 1
     lines = y.tree(max_nodes=50).splitlines()
     assert len(lines) == 51 and "more values" in lines[-1]
+
+
+@pytest.mark.parametrize("name", ["b.png", "b.pdf", "b", "b.svg.txt"])
+def test_save_svg_refuses_a_name_that_is_not_svg(tmp_path, name):
+    with pytest.raises(ValueError, match=r"\.svg"):
+        save_svg(Value(1.0) * 2, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_a_lone_surrogate_in_a_label_is_drawn_as_the_replacement_character(tmp_path):
+    v = Value(1.0, label="a\ud800b")  # what a bad decode (errors="surrogateescape") leaves in a str
+    path = save_svg(v * 2, tmp_path / "g.svg")
+    assert "a\ufffdb" in path.read_text(encoding="utf-8")
+    assert "a\ufffdb" in draw(v * 2).source

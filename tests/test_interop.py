@@ -90,3 +90,16 @@ except ImportError as e:
     assert len(lines) == 2
     for line, what in zip(lines, ["MLP.to_torch()", "MLP.from_torch()"]):
         assert line.startswith("ImportError:") and what in line and "pip install" in line and "torch==2.13.0" in line
+
+
+def test_a_one_layer_mlp_round_trips_through_torch_and_its_file(tmp_path):
+    pytest.importorskip("torch")
+    m = MLP(3, [2], activation="tanh", output_activation="sigmoid", seed=0)
+    back = MLP.from_torch(m.to_torch())
+    assert back.state_dict() == m.state_dict() and back([1.0, 2.0, 3.0])[0].data == m([1.0, 2.0, 3.0])[0].data
+    back.save(tmp_path / "m.json")
+    m.load(tmp_path / "m.json")  # the hidden activation of a model without hidden layers is not a difference
+    other = MLP(3, [2, 2], activation="tanh", seed=0)
+    MLP(3, [2, 2], activation="relu", seed=0).save(tmp_path / "two.json")
+    with pytest.raises(ValueError, match="activation"):
+        other.load(tmp_path / "two.json")  # with a hidden layer it is

@@ -180,3 +180,158 @@ def test_saved_file_has_ordinary_permissions(saved):
     umask = os.umask(0)
     os.umask(umask)
     assert saved.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ----- files that would cost minutes, and files that are not files ---------------------------------------------------
+
+def _claim(path, nouts):
+    data = json.loads(path.read_text())
+    data["config"]["nouts"] = nouts
+    path.write_text(json.dumps(data))
+
+
+def test_an_architecture_that_does_not_match_the_parameters_is_refused_before_building(saved, monkeypatch):
+    _claim(saved, [3000, 3000, 1])  # 600 bytes that would build 9 million parameters
+    built = []
+    monkeypatch.setattr(Neuron, "__init__", lambda *a, **k: built.append(1) or (_ for _ in ()).throw(AssertionError))
+    with pytest.raises(ValueError) as info:
+        MLP.load(saved)
+    assert str(saved) in str(info.value) and "9015001" in str(info.value) and "17" in str(info.value)
+    assert built == []  # refused from the numbers, nothing built
+
+
+@pytest.mark.parametrize("config", [{"nin": 10 ** 400, "nouts": [1]}, {"nin": 2, "nouts": [2.5]},
+                                    {"nin": 2, "nouts": "abc"}, {"nin": -1, "nouts": [1]}, {"nin": 2, "nouts": [True]}],
+                         ids=["huge", "float", "str", "negative", "bool"])
+def test_a_nonsense_architecture_is_a_value_error_naming_the_file(saved, config):
+    data = json.loads(saved.read_text())
+    data["config"].update(config)
+    saved.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=str(saved)):
+        MLP.load(saved)
+
+
+def test_a_parameter_written_as_a_huge_integer_is_a_value_error_naming_the_file(saved, model):
+    saved.write_text(saved.read_text().replace('"layers.0.neurons.0.b": 0.0', '"layers.0.neurons.0.b": ' + "9" * 400))
+    before = model.state_dict()
+    for load in (model.load, MLP.load):
+        with pytest.raises(ValueError) as info:
+            load(saved)
+        assert str(saved) in str(info.value) and "layers.0.neurons.0.b" in str(info.value)
+    assert model.state_dict() == before
+
+
+@pytest.mark.parametrize("where", ["/dev/zero", "/dev/null", "folder", "fifo"])
+def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path, model, where):
+    if where == "folder":
+        where = tmp_path
+    elif where == "fifo":
+        where = tmp_path / "pipe"
+        os.mkfifo(where)  # opening it for reading would wait for a writer forever
+    elif not os.path.exists(where):
+        pytest.skip(f"{where} does not exist here")
+    with pytest.raises(ValueError, match="not a regular file"):
+        model.load(where)
+    with pytest.raises(ValueError, match="not a regular file"):
+        MLP.load(where)
+
+
+def test_a_file_larger_than_the_limit_is_refused_without_reading_it(saved, monkeypatch):
+    import nn.serialize
+    monkeypatch.setattr(nn.serialize, "MAX_BYTES", 100)
+    with pytest.raises(ValueError, match="too large"):
+        MLP.load(saved)
+
+
+# ----- save() keeps what the user had -------------------------------------------------------------------------------
+
+def test_save_writes_through_a_symlink(tmp_path, model):
+    real = tmp_path / "real.json"
+    MLP(2, [3, 2], activation="tanh", seed=5).save(real)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert MLP.load(real).state_dict() == model.state_dict()
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "target.json")
+    model.save(dangling)  # a link to a file not there yet: the file is made where the link points
+    assert dangling.is_symlink() and MLP.load(tmp_path / "target.json").state_dict() == model.state_dict()
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(saved, model):
+    os.chmod(saved, 0o600)
+    model.save(saved)
+    assert saved.stat().st_mode & 0o777 == 0o600
+    os.chmod(saved, 0o640)
+    model.save(saved)
+    assert saved.stat().st_mode & 0o777 == 0o640
+
+
+def test_numpy_numbers_in_parameters_are_saved_as_numbers(tmp_path, model):
+    np = pytest.importorskip("numpy")
+    model.layers[0].neurons[0].w[0].data = np.float32(0.25)
+    model.layers[0].neurons[0].b.data = np.float64(-0.5)
+    model.save(tmp_path / "m.json")
+    loaded = MLP.load(tmp_path / "m.json")
+    assert loaded.layers[0].neurons[0].w[0].data == 0.25 and loaded.layers[0].neurons[0].b.data == -0.5
+    model.layers[0].neurons[0].w[0].data = "a"
+    with pytest.raises(ValueError, match="layers.0.neurons.0.w.0.*str"):
+        model.save(tmp_path / "m.json")
+
+
+def test_saving_into_a_missing_folder_names_the_users_path(tmp_path, model):
+    target = tmp_path / "no" / "model.json"
+    with pytest.raises(FileNotFoundError) as info:
+        model.save(target)
+    assert str(target) in str(info.value) and ".tmp" not in str(info.value)
+    assert "folder" in str(info.value)
+
+
+KILLED_WRITER = """
+import sys
+sys.path.insert(0, {root!r})
+from nn import MLP
+model = MLP(4, [64, 64, 1], seed=1)
+print("ready", flush=True)
+while True:
+    model.save({path!r})
+"""
+
+
+def test_a_killed_save_leaves_no_temporary_file_and_a_whole_model(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+    root = str(Path(__file__).resolve().parent.parent)
+    path = tmp_path / "model.json"
+    rng = random.Random(0)
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER.format(root=root, path=str(path))],
+                                stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 0.05))
+        proc.send_signal(rng.choice([signal.SIGKILL, signal.SIGTERM]))
+        proc.wait()
+        proc.stdout.close()
+        if path.exists():
+            MLP.load(path)  # whole: the old file or the new one
+        MLP(4, [64, 64, 1], seed=2).save(path)  # the next save cleans up after a killed one
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+
+
+def test_the_unnamed_temporary_file_path_writes_whole_files_or_gives_way(tmp_path, monkeypatch):
+    from autodiff import files
+    monkeypatch.setattr(files, "_unnamed_works", True)
+    target = tmp_path / "m.json"
+    if files._write_unnamed(tmp_path, tmp_path / ".probe.tmp", b"probe", 0o600):
+        assert (tmp_path / ".probe.tmp").read_bytes() == b"probe"
+        assert (tmp_path / ".probe.tmp").stat().st_mode & 0o777 == 0o600
+        (tmp_path / ".probe.tmp").unlink()
+    else:  # no O_TMPFILE link here (a sandbox without /proc links): remembered, and named temporaries take over
+        assert files._unnamed_works is False and list(tmp_path.iterdir()) == []
+    files.atomic_write(target, b"whole")
+    assert target.read_bytes() == b"whole" and [p.name for p in tmp_path.iterdir()] == ["m.json"]
