@@ -1,7 +1,7 @@
 """Pictures of a computation graph: Graphviz DOT (built in pure Python), SVG, and a text tree for terminals.
 
 Building a graph needs only the `graphviz` package; rendering needs Graphviz's `dot` program, or the pygraphviz
-package, whose wheels include Graphviz (`pip install 'autodiff[draw]'` installs both packages).
+package, whose wheels include Graphviz (`pip install -e '.[draw]'` in a checkout installs both packages).
 """
 import os
 import re
@@ -320,7 +320,7 @@ def save_svg(root, path, **options):
 # Rendering: the dot program if there is one, else pygraphviz's own Graphviz, else a clear error.
 
 HOW_TO_INSTALL = """rendering needs Graphviz, which was not found. Install one of:
-  pip install pygraphviz           (its wheels include Graphviz; or pip install 'autodiff[draw]')
+  pip install pygraphviz           (its wheels include Graphviz; in a checkout: pip install -e '.[draw]')
   Debian/Ubuntu: sudo apt-get install graphviz
   macOS: brew install graphviz
   conda: conda install -c conda-forge graphviz
@@ -331,9 +331,19 @@ class GraphvizMissing(RuntimeError):
     """Neither Graphviz's `dot` program nor pygraphviz is installed."""
 
 
+def _graphviz(who):
+    """The graphviz package, or an ImportError that says how to install it."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(f"{who} needs the graphviz package: pip install graphviz (or, in a checkout of autodiff, "
+                          f"pip install -e '.[draw]', which also brings a Graphviz to render with)") from None
+    return graphviz
+
+
 def render(source, fmt_="svg"):
     """Lay out and render DOT source to bytes."""
-    import graphviz
+    graphviz = _graphviz("rendering")
     try:
         return graphviz.pipe("dot", fmt_, source.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
@@ -370,11 +380,7 @@ def _digraph_class():
     global _CLASS
     if _CLASS is not None:
         return _CLASS
-    try:
-        import graphviz
-    except ImportError:
-        raise ImportError("draw() needs the graphviz package: pip install graphviz (or pip install "
-                          "'autodiff[draw]', which also brings a Graphviz to render with)") from None
+    graphviz = _graphviz("draw()")
 
     class Digraph(graphviz.Digraph):
         """graphviz.Digraph that renders without the dot program when pygraphviz is installed."""

@@ -6,8 +6,8 @@ def _torch(what):
     try:
         import torch
     except ImportError:
-        raise ImportError(f"{what} needs PyTorch, which is not installed: pip install 'autodiff[torch]' "
-                          f"(torch==2.13.0, CPU build)") from None
+        raise ImportError(f"{what} needs PyTorch, which is not installed: pip install torch==2.13.0 "
+                          f"(or, in a checkout of autodiff, pip install -e '.[torch]')") from None
     return torch
 
 

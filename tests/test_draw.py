@@ -362,3 +362,42 @@ def test_a_lone_surrogate_in_a_label_is_drawn_as_the_replacement_character(tmp_p
     path = save_svg(v * 2, tmp_path / "g.svg")
     assert "a\ufffdb" in path.read_text(encoding="utf-8")
     assert "a\ufffdb" in draw(v * 2).source
+
+
+WITHOUT_GRAPHVIZ = """
+import sys
+sys.modules["graphviz"] = None  # as if the graphviz package were not installed
+import autodiff
+y = autodiff.Value(2.0) * 3
+for name, call in [("draw()", lambda: autodiff.draw(y)), ("save_svg", lambda: autodiff.save_svg(y, "x.svg")),
+                   ("animate()", lambda: autodiff.animate(y, "x.html"))]:
+    try:
+        call()
+    except ImportError as e:
+        print(name, "|", e)
+"""
+
+
+def test_without_the_graphviz_package_every_picture_says_how_to_install_it(tmp_path):
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", WITHOUT_GRAPHVIZ], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=60)
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3, (out.stdout, out.stderr)
+    for line in lines:
+        assert "needs the graphviz package" in line and "pip install -e '.[draw]'" in line, line
+    assert "ModuleNotFoundError" not in out.stderr
+
+
+def test_install_hints_name_commands_that_work():
+    # "autodiff" on PyPI is an unrelated project: no hint may say pip install 'autodiff[...]'
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    texts = {p: p.read_text() for d in ("autodiff", "nn", "demos") for p in (root / d).rglob("*.py")}
+    texts[root / "README.md"] = (root / "README.md").read_text()
+    for path, text in texts.items():
+        assert not re.search(r"pip install [\"']?autodiff\[", text), path
+    pyproject = (root / "pyproject.toml").read_text()
+    assert re.search(r'^name = "scalar-autodiff"', pyproject, re.M)
