@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from .draw import Graph, _graphviz, fmt, render
+from .draw import Graph, load_graphviz, fmt, render
 from .engine import Constant, backprop
 from .files import atomic_write
 
@@ -40,7 +40,7 @@ def animate(root, path, rankdir="LR", max_nodes=300):
     Each step is one node whose local chain rule runs, in the engine's real order: that node is highlighted, the
     grads filled in so far are shown and the rest are blank. Returns the path.
     """
-    graphviz = _graphviz("animate()")
+    graphviz = load_graphviz("animate()")
     graph = Graph(root, rankdir, show_grad=True, show_local=True, max_nodes=max_nodes)
     if graph.unit:
         raise ValueError(f"animate: the graph has {len(graph.order):,} values, more than max_nodes={max_nodes}; "

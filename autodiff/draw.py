@@ -331,7 +331,7 @@ class GraphvizMissing(RuntimeError):
     """Neither Graphviz's `dot` program nor pygraphviz is installed."""
 
 
-def _graphviz(who):
+def load_graphviz(who):
     """The graphviz package, or an ImportError that says how to install it."""
     try:
         import graphviz
@@ -343,7 +343,7 @@ def _graphviz(who):
 
 def render(source, fmt_="svg"):
     """Lay out and render DOT source to bytes."""
-    graphviz = _graphviz("rendering")
+    graphviz = load_graphviz("rendering")
     try:
         return graphviz.pipe("dot", fmt_, source.encode("utf-8"), quiet=True)
     except graphviz.ExecutableNotFound:
@@ -380,7 +380,7 @@ def _digraph_class():
     global _CLASS
     if _CLASS is not None:
         return _CLASS
-    graphviz = _graphviz("draw()")
+    graphviz = load_graphviz("draw()")
 
     class Digraph(graphviz.Digraph):
         """graphviz.Digraph that renders without the dot program when pygraphviz is installed."""
