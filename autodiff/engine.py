@@ -15,7 +15,8 @@ import math
 import threading
 
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
-                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, show, undefined_derivative)
+                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison, show,
+                     undefined_derivative)
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -90,6 +91,7 @@ class Value:
         raise not_a_float(self.data)
 
     __int__ = __float__
+    __lt__, __le__, __gt__, __ge__ = map(refuse_comparison, ("<", "<=", ">", ">="))  # say: compare .data
 
     def tree(self, max_nodes=200):
         """The graph as an indented text tree (label, op, data, grad), for terminals: print(v.tree())."""
@@ -256,7 +258,9 @@ class Op:
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
         if len(args) != self.n:
-            raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}")
+            given = "" if self.formulas else (f", one for each derivative function given to primitive(); give "
+                                              f"one derivative per input")
+            raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}{given}")
         return self.apply(*args)
 
     def _apply(self, *args):  # for three inputs or more; __call__ has checked how many

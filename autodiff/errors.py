@@ -8,7 +8,7 @@ import numbers
 import reprlib
 
 __all__ = ["DomainError", "RangeError", "show", "real", "not_a_float", "operands", "finite", "IEEE", "forward_error",
-           "non_finite_result", "bad_data", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
+           "non_finite_result", "bad_data", "refuse_comparison", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
 
 
 class DomainError(ValueError):
@@ -24,8 +24,8 @@ class RangeError(OverflowError):
 
 
 def show(x):
-    """A short repr of anything a user passed, for messages."""
-    return reprlib.repr(x)
+    """A short repr of anything a user passed, for messages (a Value in full: its label says which it is)."""
+    return repr(x) if _is_value(x) else reprlib.repr(x)
 
 
 def _is_number(x):
@@ -62,6 +62,16 @@ def not_a_float(number):
                      f"would cut it out of the graph and lose its gradient (math.sin(v) does this). Use v.data for the "
                      f"number, or autodiff.sin(v) (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos) for a "
                      f"differentiable op")
+
+
+def refuse_comparison(symbol):
+    """A Value's <, <=, > or >=: a TypeError that says to compare the numbers (a comparison has no gradient)."""
+    def compare(self, other):
+        raise TypeError(f"'{symbol}' between a Value and {type(other).__name__} {show(other)}: a Value is not "
+                        f"ordered, because a comparison has no gradient; compare the numbers: v.data {symbol} ... "
+                        f"(and max(vs, key=lambda v: v.data) for the largest Value)")
+    compare.__name__ = compare.__qualname__ = f"__{ {'<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge'}[symbol] }__"
+    return compare
 
 
 def operands(xs):

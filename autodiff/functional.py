@@ -90,13 +90,13 @@ def _higher(args):
     return _depth.get() > 0 or any(isinstance(a, Value) for a in args)
 
 
-def value_and_grad(f, argnums=0):
+def value_and_grad(f, argnums=0, *, _name="value_and_grad"):
     """A function that returns (f(*args), the gradient of f with respect to the arguments in argnums)."""
-    nums, single = _argnums(argnums, "value_and_grad")
+    nums, single = _argnums(argnums, _name)
 
     @functools.wraps(f)
     def value_and_df(*args, **kwargs):
-        idx = _resolve(nums, args, "value_and_grad")
+        idx = _resolve(nums, args, _name)
         higher = _higher(args)
         args, wrt = _inputs(args, idx, "grad")
         with _differentiating():
@@ -115,7 +115,7 @@ def grad(f, argnums=0):
     >>> grad(grad(lambda x: x ** 3))(2.0)
     12.0
     """
-    vg = value_and_grad(f, argnums)
+    vg = value_and_grad(f, argnums, _name="grad")  # errors name grad, the function the user called
 
     @functools.wraps(f)
     def df(*args, **kwargs):

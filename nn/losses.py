@@ -3,6 +3,7 @@ import math
 import numbers
 
 from autodiff import Value, exp, log
+from autodiff.errors import show
 
 __all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy"]
 
@@ -54,7 +55,8 @@ def hinge_loss(scores, labels):
     scores, labels = _pairs(scores, labels, "hinge_loss")
     for i, y in enumerate(labels):
         if _number(y, i, "hinge_loss") not in (-1.0, 1.0):
-            raise ValueError(f"hinge_loss: label {i} is {y!r}; hinge labels are -1 or +1")
+            raise ValueError(f"hinge_loss: labels[{i}] is {show(y)}, but hinge labels are -1 or +1 "
+                             f"(for labels 0 and 1, pass 2 * y - 1)")
     return _mean([(1 - y * s).relu() for s, y in zip(scores, labels)])
 
 

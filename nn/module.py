@@ -343,6 +343,7 @@ class MLP(Module):
         self._name_parameters()
 
     def __call__(self, x):
+        x = _inputs(x, len(self.layers[0].neurons[0].w), "MLP")  # the error names the model the user called
         for layer in self.layers:
             x = layer(x)
         return x

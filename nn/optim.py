@@ -19,6 +19,9 @@ class Optimizer:
     """Holds the parameters; zero_grad() clears their gradients, step() updates them."""
 
     def __init__(self, params, where):
+        if hasattr(params, "parameters") or not hasattr(params, "__iter__"):
+            raise TypeError(f"{where}: expected the parameters to optimize, got {type(params).__name__}; "
+                            f"pass model.parameters()")
         params = list(params)
         if not params:
             raise ValueError(f"{where}: no parameters to optimize (give model.parameters())")
@@ -26,6 +29,10 @@ class Optimizer:
             if not isinstance(p, Value):
                 raise ValueError(f"{where}: parameter {i} is a {type(p).__name__}, expected a Value")
         self.params = params
+
+    def __repr__(self):
+        settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "params" and not k.startswith("_"))
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
 
     def zero_grad(self):
         """Set every parameter's .grad to 0.0."""
