@@ -253,3 +253,23 @@ def test_primitives_that_return_ints_or_values_give_floats_in_a_program():
     assert (value, grads) == (12.0, [12.0]) and type(grads[0]) is float
     value, grads = autodiff.compile(lambda p: g(p[0]))([2.0])
     assert (value, grads) == (3.0, [1.0]) and type(value) is float and type(grads[0]) is float
+
+
+def test_a_derivative_rule_returning_a_bool_is_refused_eager_and_compiled():
+    f = primitive(lambda x: True)(lambda x: 2 * x)
+    with pytest.raises(TypeError, match="bool"):
+        f(Value(1.0)).backward()
+    with pytest.raises(TypeError, match="bool"):
+        autodiff.compile(lambda p: f(p[0]))([1.0])
+
+
+def test_numpy_numbers_never_leak_into_results():
+    np = pytest.importorskip("numpy")
+    g = primitive(lambda x: np.float32(2.0))(lambda x: np.float32(2.0) * x)
+    step = autodiff.compile(lambda p, x: (g(p[0]) * x, [p[0] * x]), has_aux=True)
+    (value, aux), grads = step([np.float32(1.5)], np.float32(2.0))
+    assert all(type(v) is float for v in [value, *aux, *grads]), [type(v) for v in [value, *aux, *grads]]
+    assert (value, aux, grads) == ((6.0, [3.0], [4.0]))
+    v = g(Value(np.float32(1.5)))
+    v.backward()
+    assert type(v.data) is float and type(v.parents[0].grad) is float
