@@ -123,6 +123,7 @@ class Program:
         aux_nodes = _nodes_of(aux, compiled.__name__) if compiled.has_aux else []
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source = _generate(loss, leaves, inputs, aux_nodes)
+        self.finite_constants = finite([n.data for n in _graph(loss, aux_nodes) if n.grad_fn is None])
         namespace = dict(GLOBALS)
         for op in {n.grad_fn for n in _graph(loss, aux_nodes) if n.grad_fn is not None and not n.grad_fn.formulas}:
             namespace[_fname(op)] = _as_float(op.forward, op.name, None)
@@ -135,15 +136,20 @@ class Program:
         try:
             value, grads, aux, check = self.fn(params, flat)
         except (ArithmeticError, ValueError) as e:  # Python's errors from a forward or a derivative out of its domain
+            failure = e
+        else:
+            failure = None
+            total = value + check + sum(grads)
+            if total - total:  # an inf or nan somewhere: the eager engine decides (its error, or IEEE's numbers)
+                return self.compiled.eager(params, data)
+        if failure is not None:
             result = self.compiled.eager(params, data)  # raises the engine's own error, naming the op
-            if finite(params) and finite(flat):
+            if self.finite_constants and finite(params) and finite(flat):
                 raise RuntimeError(f"autodiff.compile: the program traced from {self.compiled.__name__} failed with "
-                                   f"{type(e).__name__}: {e}, but the eager engine computes this call; this is a bug "
-                                   f"in autodiff.compile, please report it (to go on, call the function eagerly)") from e
-            return result  # an inf or nan input: IEEE arithmetic, which the eager engine follows where Python raises
-        total = value + check + sum(grads)
-        if total - total and finite(params) and finite(flat):  # an inf or nan from finite inputs somewhere
-            return self.compiled.eager(params, data)  # raises the engine's error (or, if none, gives its numbers)
+                                   f"{type(failure).__name__}: {failure}, but the eager engine computes this call; "
+                                   f"this is a bug in autodiff.compile, please report it (to go on, call the function "
+                                   f"eagerly)") from failure
+            return result  # an inf or nan in the program: IEEE arithmetic, which the eager engine follows
         if self.compiled.has_aux:
             return (value, _unflatten(self.aux_shape, iter(aux))), grads
         return value, grads

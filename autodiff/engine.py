@@ -157,7 +157,7 @@ def pow_(x, y):
         if x - x or y - y:
             return math.pow(x, y)  # C99's pow for an inf or nan operand (Python's ** refuses 0.0 ** -inf)
         if x == 0:
-            raise DomainError(f"**: 0.0 to the negative power {y!r} is undefined (division by zero)")
+            raise DomainError(f"**: {x!r} to the negative power {y!r} is undefined (division by zero)")
         raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
     return x ** y
 
@@ -283,7 +283,7 @@ class Op:
     def forward_error(self, e, xs):
         error = forward_error(self.name, e, xs)
         if error is not e:
-            error.__cause__ = e
+            error.__suppress_context__ = True  # the message says it all: no Python (34, '...') above it
         return error
 
     def result(self, out, xs):

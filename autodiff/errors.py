@@ -67,9 +67,9 @@ def not_a_float(number):
 def refuse_comparison(symbol):
     """A Value's <, <=, > or >=: a TypeError that says to compare the numbers (a comparison has no gradient)."""
     def compare(self, other):
-        raise TypeError(f"'{symbol}' between a Value and {type(other).__name__} {show(other)}: a Value is not "
-                        f"ordered, because a comparison has no gradient; compare the numbers: v.data {symbol} ... "
-                        f"(and max(vs, key=lambda v: v.data) for the largest Value)")
+        raise TypeError(f"comparing a Value and {type(other).__name__} {show(other)} (<, <=, >, >=): a Value is "
+                        f"not ordered, because a comparison has no gradient; compare the numbers: v.data > 0, "
+                        f"and max(vs, key=lambda v: v.data) for the largest Value")
     compare.__name__ = compare.__qualname__ = f"__{ {'<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge'}[symbol] }__"
     return compare
 
@@ -134,7 +134,10 @@ def non_finite_result(name, out, xs):
 def forward_number(name, out, xs):
     """A forward's result that is not a float (a user's primitive returned an int, say), as a float or a TypeError."""
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
-        return float(out)
+        try:
+            return float(out)
+        except OverflowError:  # an int of hundreds of digits
+            raise RangeError(f"{name}{operands(xs)}: the result {show(out)} is too large for a float") from None
     raise TypeError(f"{name}{operands(xs)}: the forward returned {type(out).__name__} {show(out)}, "
                     f"expected a real number")
 
@@ -168,6 +171,9 @@ def derivative_number(name, i, xs, d, higher):
     if _is_value(d):
         return d if higher else d.data  # a rule that made a Value from plain numbers: keep the number
     if isinstance(d, numbers.Real) and not isinstance(d, bool):
-        return float(d)
+        try:
+            return float(d)
+        except OverflowError:
+            raise RangeError(f"{_derivative(name, i, xs, None)} is {show(d)}, too large for a float") from None
     raise TypeError(f"{name}{operands(xs)}: the derivative with respect to input {i} returned "
                     f"{type(d).__name__} {show(d)}; a derivative rule must return a number or a Value")

@@ -18,6 +18,8 @@ def atomic_write(path, data):
     """
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder; give a file name")
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: the folder {target.parent} does not exist")
     try:

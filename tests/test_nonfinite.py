@@ -308,3 +308,47 @@ def test_compile_propagates_user_infinities_like_eager():
         out = (leaves[0] * x).exp() + leaves[1] * x
         out.backward()
         assert same(value, out.data) and all(same(g, v.grad) for g, v in zip(grads, leaves))
+
+
+def test_compile_keeps_the_policy_when_another_input_is_not_finite():
+    # an inf in one parameter does not excuse an overflow from finite operands elsewhere
+    step = autodiff.compile(lambda p: p[0] * p[0] + p[1])
+    assert step([1.0, 1.0]) == (2.0, [2.0, 1.0])
+    with pytest.raises(RangeError, match=r"\*\(1e\+200, 1e\+200\)"):
+        step([1e200, INF])
+    hidden = autodiff.compile(lambda p: (p[1] / 1e-160).tanh() + p[0] * 0)
+    hidden([1.0, 1.0])
+    with pytest.raises(RangeError, match="/"):
+        hidden([INF, 1e300])  # tanh hides the overflow in the loss; the check does not
+
+
+@pytest.mark.parametrize("fn, point", [(lambda p: INF / p[0], [0.0]), (lambda p: (-INF) ** p[0], [0.0]),
+                                       (lambda p: p[0] * Value(INF) / p[1], [0.0, 0.0])],
+                         ids=["inf / 0", "-inf ** p", "inf Value"])
+def test_compile_with_non_finite_constants_gives_the_eager_ieee_result(fn, point):
+    step = autodiff.compile(fn)
+    value, grads = step(point)
+    leaves = [Value(x) for x in point]
+    out = fn(leaves)
+    out.backward()
+    assert same(value, out.data) and all(same(g, v.grad) for g, v in zip(grads, leaves))
+
+
+def test_compile_errors_show_the_engine_error_alone():
+    step = autodiff.compile(lambda p: p[0] ** 2)
+    step([1.0])
+    with pytest.raises(RangeError) as info:
+        step([1e200])
+    import traceback
+    text = "".join(traceback.format_exception(info.value))
+    assert "(34, 'Numerical result out of range')" not in text and "During handling" not in text, text
+    assert text.count("RangeError") == 1
+
+
+def test_a_primitive_returning_a_huge_int_is_a_range_error_naming_it():
+    huge = primitive(lambda x: 1.0)(lambda x: 10 ** 400)
+    with pytest.raises(RangeError, match="huge|<lambda>"):
+        huge(Value(1.0))
+    steep_int = primitive(lambda x: 10 ** 400)(lambda x: x)
+    with pytest.raises(RangeError, match="derivative"):
+        steep_int(Value(1.0)).backward()

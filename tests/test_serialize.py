@@ -335,3 +335,10 @@ def test_the_unnamed_temporary_file_path_writes_whole_files_or_gives_way(tmp_pat
         assert files._unnamed_works is False and list(tmp_path.iterdir()) == []
     files.atomic_write(target, b"whole")
     assert target.read_bytes() == b"whole" and [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+def test_saving_onto_a_folder_names_the_folder(tmp_path, model):
+    (tmp_path / "m.json").mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        model.save(tmp_path / "m.json")
+    assert str(tmp_path / "m.json") in str(info.value) and ".tmp" not in str(info.value)
