@@ -15,7 +15,7 @@ import numbers
 import re
 
 from . import engine
-from .engine import Constant, Value, recording_on, topological_order
+from .engine import Constant, Parameter, Value, add_grad, recording_on, topological_order
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
@@ -49,20 +49,33 @@ def templates(op):
     return tuple(re.sub(r"\b(x|y|out)\b", r"{\1}", f) for f in forms)  # (pow_ keeps its guard: no complex)
 
 
-def compile(loss_fn, has_aux=False):
-    """Trace loss_fn(params, *data) once; return step(param_values, *data) -> (value, grads) on floats.
+def compile(fn, params=None, *, has_aux=False):
+    """Trace a loss once; later calls replay its forward and backward pass as straight-line Python.
 
-    `param_values` is a flat list of numbers, each data argument a number or a (nested) list of numbers; both are
-    inputs of the program. grads are d(value)/d(param) for every parameter. With has_aux=True, loss_fn returns
-    (loss, aux) with aux a (nested) list of Values, and step returns ((value, aux as floats), grads), as in JAX.
+    By reference, as one trains with backward(): `step = compile(fn, model.parameters())` (or `compile(fn, model)`:
+    anything with .parameters(), or a list of Values) with `fn(*data)` returning the loss. Each `step(*data)` reads
+    every parameter's current .data, **adds** d(loss)/d(param) into its .grad exactly as loss.backward() would (bit
+    for bit), and returns the loss as a float, so an optimizer's zero_grad() and step() work as usual. Values that
+    fn captures and that are not in `params` are constants of the program: their numbers are frozen at the trace
+    (a captured nn Parameter missing from `params` is an error, since that is almost always a mistake).
+
+    Functional, as in JAX: `step = compile(loss_fn)` with `loss_fn(params, *data)`; `step(param_values, *data)`
+    takes the parameters as a flat list of numbers and returns (value, grads), touching no .grad.
+
+    Data arguments are numbers or nested lists of numbers, inputs of the program; data of new sizes trace again.
+    With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
+    (value, aux as floats) where it would return the value. Control flow that depends on data is frozen at the trace.
     """
-    if not callable(loss_fn):
-        raise TypeError(f"compile: expected a function loss_fn(params, *data), got {type(loss_fn).__name__}")
-    return Compiled(loss_fn, has_aux)
+    if not callable(fn):
+        what = "fn(*data)" if params is not None else "loss_fn(params, *data)"
+        raise TypeError(f"compile: expected a function {what}, got {type(fn).__name__}")
+    if params is None:
+        return Compiled(fn, has_aux)
+    return CompiledStep(fn, _parameters(params), has_aux)
 
 
 class Compiled:
-    """A traced loss function; one program per shape of the arguments."""
+    """compile(loss_fn): a traced loss function of (params, *data); one program per shape of the arguments."""
 
     def __init__(self, loss_fn, has_aux):
         self.loss_fn, self.has_aux = loss_fn, has_aux
@@ -75,21 +88,23 @@ class Compiled:
 
     def __call__(self, param_values, *data):
         params = _floats(param_values)
-        flat, shape = [], []
-        for i, d in enumerate(data):
-            shape.append(_flatten(d, flat, f"data argument {i}"))
-        key = (len(params), tuple(shape))
-        program = self.programs.get(key)
+        flat, key = _data(data)
+        program = self.programs.get((len(params), key))
         if program is None:
-            program = self.programs[key] = Program(self, params, data)
-        return program.run(params, flat, data)
+            program = self.programs[(len(params), key)] = Program(
+                self.__name__, self.has_aux, [Value(p) for p in params], lambda leaves, d: self.loss_fn(leaves, *d),
+                data)
+        result = program.run(params, flat)
+        if not isinstance(result, tuple):
+            return program.decide(result, params, flat, lambda: self.eager(params, data))
+        value, grads, aux = result
+        return ((value, _unflatten(program.aux_shape, iter(aux))), grads) if self.has_aux else (value, grads)
 
     def eager(self, params, data):
         """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
         with recording_on():
             leaves = [Value(p) for p in params]
-            data_values = [_values(d) for d in data]
-            out = self.loss_fn(leaves, *data_values)
+            out = self.loss_fn(leaves, *[_values(d) for d in data])
             loss, aux = out if self.has_aux else (out, None)
             _check_loss(loss, self.__name__)
             if isinstance(loss, Value):
@@ -104,55 +119,92 @@ class Compiled:
         return next(reversed(self.programs.values())).source if self.programs else ""
 
 
-class Program:
-    """One traced graph, as straight-line Python: run(params, data) -> (value, grads)."""
+class CompiledStep(Compiled):
+    """compile(fn, params): a traced loss fn(*data) whose gradients go into the parameters' .grad, like backward()."""
 
-    def __init__(self, compiled, params, data):
-        self.compiled = compiled
+    def __init__(self, fn, params, has_aux):
+        super().__init__(fn, has_aux)
+        self.params = params
+
+    def __repr__(self):
+        return f"<compiled {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
+
+    def __call__(self, *data):
+        params = _floats([p.data for p in self.params], self.params)
+        flat, key = _data(data)
+        program = self.programs.get(key)
+        if program is None:
+            program = self.programs[key] = Program(self.__name__, self.has_aux, self.params,
+                                                   lambda leaves, d: self.loss_fn(*d), data)
+        result = program.run(params, flat)
+        if not isinstance(result, tuple):
+            return program.decide(result, params, flat, lambda: self.eager(data))
+        value, grads, aux = result
+        for p, g, reached in zip(self.params, grads, program.reached):
+            if reached:  # as backward() does for a leaf it reaches: old grad (or 0.0) + this pass's
+                add_grad(p, g)
+        return (value, _unflatten(program.aux_shape, iter(aux))) if self.has_aux else value
+
+    def eager(self, data):
+        """fn on Values and loss.backward(), into the parameters' .grad: the reference, and precise errors."""
         with recording_on():
-            leaves = [Value(p) for p in params]
+            out = self.loss_fn(*[_values(d) for d in data])
+            loss, aux = out if self.has_aux else (out, None)
+            _check_loss(loss, self.__name__)
+            if isinstance(loss, Value):
+                loss.backward()
+        value = loss.data if isinstance(loss, Value) else float(loss)
+        return (value, _floats_of(aux)) if self.has_aux else value
+
+
+class Program:
+    """One traced graph, as straight-line Python: run(params, data) -> (value, grads, aux)."""
+
+    def __init__(self, name, has_aux, leaves, call, data):
+        with recording_on():
             inputs = []
             data_values = [_values(d, inputs) for d in data]
-            out = compiled.loss_fn(leaves, *data_values)
-        loss, aux = out if compiled.has_aux else (out, None)
-        _check_loss(loss, compiled.__name__)
-        if leaves and not (isinstance(loss, Value) and set(leaves) & set(topological_order(loss))):
-            raise ValueError(f"compile: the loss of {compiled.__name__} does not depend on any of the {len(leaves)} "
-                             f"parameters, so every gradient would be 0; compute it from params (its first argument; "
-                             f"a Value made from p.data is cut off from it)")
-        aux_nodes = _nodes_of(aux, compiled.__name__) if compiled.has_aux else []
+            out = call(leaves, data_values)
+        loss, aux = out if has_aux else (out, None)
+        _check_loss(loss, name)
+        aux_nodes = _nodes_of(aux, name) if has_aux else []
+        loss_order = topological_order(loss) if isinstance(loss, Value) else []
+        order = _graph(loss_order, aux_nodes)
+        _check_parameters(name, leaves, loss_order, order)
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
-        self.source = _generate(loss, leaves, inputs, aux_nodes)
-        self.finite_constants = finite([n.data for n in _graph(loss, aux_nodes) if n.grad_fn is None])
+        self.source, self.reached = _generate(loss, leaves, inputs, aux_nodes, order, loss_order)
+        self.name = name
+        self.finite_constants = finite([n.data for n in order if n.grad_fn is None and n not in leaves])
         namespace = dict(GLOBALS)
-        for op in {n.grad_fn for n in _graph(loss, aux_nodes) if n.grad_fn is not None and not n.grad_fn.formulas}:
+        for op in {n.grad_fn for n in order if n.grad_fn is not None and not n.grad_fn.formulas}:
             namespace[_fname(op)] = _as_float(op.forward, op.name, None)
             for i, rule in enumerate(op.rules):
                 namespace[_fname(op, i)] = _as_float(rule, op.name, i)
-        exec(builtins.compile(self.source, f"<autodiff.compile {compiled.__name__}>", "exec"), namespace)
+        exec(builtins.compile(self.source, f"<autodiff.compile {name}>", "exec"), namespace)
         self.fn = namespace["program"]
 
-    def run(self, params, flat, data):
+    def run(self, params, flat):
+        """(value, grads, aux) from the program; or, where the eager engine must decide, None (an inf or nan
+        somewhere) or the arithmetic error that Python raised (an op out of its domain)."""
         try:
             value, grads, aux, check = self.fn(params, flat)
-        except (ArithmeticError, ValueError) as e:  # Python's errors from a forward or a derivative out of its domain
-            failure = e
-        else:
-            failure = None
-            total = value + check + sum(grads)
-            if total - total:  # an inf or nan somewhere: the eager engine decides (its error, or IEEE's numbers)
-                return self.compiled.eager(params, data)
-        if failure is not None:
-            result = self.compiled.eager(params, data)  # raises the engine's own error, naming the op
-            if self.finite_constants and finite(params) and finite(flat):
-                raise RuntimeError(f"autodiff.compile: the program traced from {self.compiled.__name__} failed with "
-                                   f"{type(failure).__name__}: {failure}, but the eager engine computes this call; "
-                                   f"this is a bug in autodiff.compile, please report it (to go on, call the function "
-                                   f"eagerly)") from failure
-            return result  # an inf or nan in the program: IEEE arithmetic, which the eager engine follows
-        if self.compiled.has_aux:
-            return (value, _unflatten(self.aux_shape, iter(aux))), grads
-        return value, grads
+        except (ArithmeticError, ValueError) as e:
+            return e
+        total = value + check + sum(grads)
+        if total - total:
+            return None  # an inf or nan somewhere: the eager engine's error, or IEEE's numbers
+        return value, grads, aux
+
+    def decide(self, failure, params, flat, eager):
+        """Run the call eagerly (it raises the engine's error, naming the op); a program that failed where the
+        eager engine does not, with nothing infinite in it, is a bug in compile and says so."""
+        result = eager()
+        if failure is not None and self.finite_constants and finite(params) and finite(flat):
+            raise RuntimeError(f"autodiff.compile: the program traced from {self.name} failed with "
+                               f"{type(failure).__name__}: {failure}, but the eager engine computes this call; "
+                               f"this is a bug in autodiff.compile, please report it (to go on, call the function "
+                               f"eagerly)") from failure
+        return result
 
 
 def _as_float(f, name, i):
@@ -169,10 +221,12 @@ def _fname(op, i=None):
     return f"_op{id(op)}" if i is None else f"_op{id(op)}_d{i}"
 
 
-def _graph(loss, aux_nodes):
-    """Every node of the loss and the aux outputs, each after its parents, each once."""
-    seen, order = set(), []
-    for root in ([loss] if isinstance(loss, Value) else []) + aux_nodes:
+def _graph(loss_order, aux_nodes):
+    """Every node of the loss (in its own order) and of the aux outputs, each after its parents, each once."""
+    if not aux_nodes:
+        return loss_order
+    seen, order = set(loss_order), list(loss_order)
+    for root in aux_nodes:
         for node in topological_order(root):
             if node not in seen:
                 seen.add(node)
@@ -180,64 +234,120 @@ def _graph(loss, aux_nodes):
     return order
 
 
-def _generate(loss, params, inputs, aux_nodes):
-    """The program's source: unpack inputs, one line per op, then one line per gradient contribution."""
-    order = _graph(loss, aux_nodes)
-    names = {}
+def _check_parameters(name, leaves, loss_order, order):
+    """Refuse a loss that depends on no parameter, and a captured nn Parameter that is not one of them."""
+    mine = set(leaves)
+    if leaves and not any(node in mine for node in loss_order):
+        raise ValueError(f"compile: the loss of {name} does not depend on any of the {len(leaves)} parameters, so "
+                         f"every gradient would be 0; compute it from them (a Value made from p.data is cut off)")
+    for node in order:
+        if type(node) is Parameter and node not in mine:
+            label = f" {node.label!r}" if node.label else ""
+            raise ValueError(f"compile: {name} reads the Parameter{label} ({node.data!r}), which is not among the "
+                             f"parameters given to compile, so its gradient would be lost and its number frozen; "
+                             f"pass all of them (compile(fn, model.parameters()); in the functional form, call the "
+                             f"model inside `with model.using(params):`), or use a plain Value for a constant")
+
+
+def _generate(loss, params, inputs, aux_nodes, order, loss_order):
+    """The program's source: unpack the inputs, the forward pass, the backward pass, return.
+
+    Few lines, because Python compiles a long expression many times faster than as many statements: a value used
+    once, and not read by the backward pass, is written into the expression that uses it (a neuron's weighted sum
+    is one line), and each gradient is written once, as the sum of its contributions in the order the eager engine
+    adds them (so the floats are the same), when it is complete.
+    """
+    names = {}  # node -> the name (or literal) that the program refers to it by
     for i, p in enumerate(params):
         names[p] = f"p{i}"
     for i, x in enumerate(inputs):
         names[x] = f"x{i}"
+    wanted = set(params)  # the nodes with a path to a parameter: the backward pass runs through these only
+    for node in loss_order:
+        if node.grad_fn is not None and any(p in wanted for p in node.parents):
+            wanted.add(node)
+
+    # which values must have a name: read by a derivative, used twice, a root, or an input of an op that reads
+    # its input twice or can hide an inf (then it is in the check)
+    named = {node for node in aux_nodes} | ({loss} if isinstance(loss, Value) else set())
+    uses = {}
+    checked = []
+    for node in order:
+        op = node.grad_fn
+        if op is None:
+            continue
+        parents = node.parents
+        forms = templates(op)
+        for i, p in enumerate(parents):
+            uses[p] = uses.get(p, 0) + 1
+            if forms is None or forms[0].count("{" + "xy"[i] + "}") != 1:
+                named.add(p)
+        if op not in PROPAGATING:
+            named.update(parents)
+        if node in wanted:
+            for i, p in enumerate(parents):
+                if type(p) is Constant or p not in wanted:
+                    continue
+                d = _derivative_template(node, i)
+                named.update(q for q, v in zip(parents, "xy") if "{" + v + "}" in d)
+                if "{out}" in d:
+                    named.add(node)
     lines = ["def program(params, data):"]
-    checked = []  # the values whose inf or nan might not reach the loss: the inputs of the ops that can absorb one
     if params:
         lines.append(f"    {', '.join(names[p] for p in params)}, = params")
     if inputs:
         lines.append(f"    {', '.join(names[x] for x in inputs)}, = data")
+    depth = {}
     for k, node in enumerate(order):
         if node in names:
             continue
         if node.grad_fn is None:  # a constant of the program: a number, or a Value made or captured inside loss_fn
             names[node] = _literal(node.data)
             continue
-        names[node] = f"v{k}"
-        args = [names[p] for p in node.parents]
-        lines.append(f"    v{k} = {_forward(node, args)}")
-        if node.grad_fn not in PROPAGATING:
-            checked += [a for p, a in zip(node.parents, args) if p.grad_fn is not None]
+        expr = _forward(node, [names[p] for p in node.parents])
+        d = 1 + max((depth.get(p, 0) for p in node.parents), default=0)
+        if node in named or uses.get(node, 0) != 1 or d > 24:
+            names[node] = f"v{k}"
+            lines.append(f"    v{k} = {expr}")
+        else:
+            names[node] = f"({expr})"  # written into the one expression that uses it
+            depth[node] = d
+    for node in order:
+        if node.grad_fn is not None and node.grad_fn not in PROPAGATING:
+            checked += [names[p] for p in node.parents if p.grad_fn is not None]
     checked += [names[n] for n in aux_nodes if n.grad_fn is not None]
     lines.append("    check = 0.0")
     for i in range(0, len(checked), 64):  # 0.0 unless one of them is inf or nan (or they add up beyond 1e308)
         lines.append(f"    check += 0.0 * ({' + '.join(checked[i:i + 64])})")
+    aux = ", ".join(names[n] for n in aux_nodes)
     if not isinstance(loss, Value):
-        lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, "
-                     f"[{', '.join(names[n] for n in aux_nodes)}], check")
-        return "\n".join(lines) + "\n"
+        lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, [{aux}], check")
+        return "\n".join(lines) + "\n", [False] * len(params)
 
-    # backward: only through nodes that lead to a parameter, in the eager engine's order
-    wanted = set(params)
-    for node in topological_order(loss):
-        if node.grad_fn is not None and any(p in wanted for p in node.parents):
-            wanted.add(node)
-    grad = {loss: "1.0"}
-    for node in reversed(topological_order(loss)):
-        if node.grad_fn is None or node not in grad:
+    # backward, in the eager engine's order: a node's grad is written when the last contribution to it is known
+    terms = {loss: ["1.0"]}
+    for k, node in enumerate(reversed(loss_order)):
+        if node.grad_fn is None or node not in wanted or node not in terms:
             continue
-        g = grad[node]
+        g = _sum(terms.pop(node), f"g{k}", lines)
         for i, p in enumerate(node.parents):
             if type(p) is Constant or p not in wanted:
                 continue
             d = _derivative(node, i, names)
             # g * d, as the engine computes it: the local derivative first (hence the parentheses)
-            term = g if d == "1.0" else f"-{g}" if d == "-1.0" else f"{g} * ({d})"
-            if p in grad:
-                lines.append(f"    {grad[p]} += {term}")
-            else:
-                grad[p] = f"g{names[p]}"
-                lines.append(f"    {grad[p]} = {term}")
-    grads = ", ".join(grad.get(p, "0.0") for p in params)
-    lines.append(f"    return {names[loss]}, [{grads}], [{', '.join(names[n] for n in aux_nodes)}], check")
-    return "\n".join(lines) + "\n"
+            terms.setdefault(p, []).append(g if d == "1.0" else f"-{g}" if d == "-1.0" else f"{g} * ({d})")
+    grads = [_sum(terms[p], f"g{names[p]}", lines) if p in terms else "0.0" for p in params]
+    lines.append(f"    return {names[loss]}, [{', '.join(grads)}], [{aux}], check")
+    return "\n".join(lines) + "\n", [p in terms for p in params]
+
+
+def _sum(terms, name, lines):
+    """A gradient: the sum of its contributions, left to right (a lone name or number needs no line)."""
+    if len(terms) == 1 and (terms[0].isidentifier() or terms[0] == "1.0"):
+        return terms[0]
+    for i in range(0, len(terms), 64):
+        lines.append(f"    {name} = {name + ' + ' if i else ''}{' + '.join(terms[i:i + 64])}")
+    return name
 
 
 def _forward(node, args):
@@ -249,6 +359,16 @@ def _forward(node, args):
     if op.formulas:
         return templates(op)[0].format(x=args[0], y=args[1] if len(args) > 1 else None)
     return f"{_fname(op)}({', '.join(args)})"
+
+
+def _derivative_template(node, i):
+    """d(node)/d(parent i) with {x}, {y} and {out} for the values it reads."""
+    op = node.grad_fn
+    if op is engine.power and type(node.parents[1]) is Constant:
+        return "0.0" if node.parents[1].data == 0 else "{c} * {x} ** {c1}"
+    if op.formulas:
+        return templates(op)[1 + i]
+    return "{x}{y}{out}"  # a primitive's derivative function reads every input and the output
 
 
 def _derivative(node, i, names):
@@ -272,13 +392,39 @@ def _literal(x):
 
 # ----- arguments ---------------------------------------------------------------------------------------------------
 
-def _floats(values):
+def _parameters(params):
+    """compile's params: a list of distinct Values (or a model, through .parameters())."""
+    if hasattr(params, "parameters") and callable(params.parameters):
+        params = params.parameters()
+    if isinstance(params, (str, bytes, Value)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"compile: params must be a list of Values (model.parameters()), got "
+                        f"{type(params).__name__} {_show(params)}")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Value) or type(p) is Constant or p.grad_fn is not None:
+            raise TypeError(f"compile: params[{i}] is {_show(p)}, expected a leaf Value (a parameter)")
+    if len(set(params)) != len(params):
+        raise ValueError("compile: a Value appears twice in params; give each parameter once")
+    return params
+
+
+def _data(data):
+    """The numbers of the data arguments, flat, and their shape (the key of a program)."""
+    flat, shape = [], []
+    for i, d in enumerate(data):
+        shape.append(_flatten(d, flat, f"data argument {i}"))
+    return flat, tuple(shape)
+
+
+def _floats(values, params=None):
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"compiled function: param_values must be a list of numbers, got {type(values).__name__} "
                         f"{_show(values)}")
     out = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            if params is not None:
+                raise TypeError(f"compiled step: the .data of parameter {i} {_show(params[i])} is not a number")
             raise TypeError(f"compiled function: param_values[{i}] is {type(v).__name__} {_show(v)}, expected a "
                             f"number (pass floats, not Values: p.data)")
         out.append(float(v))

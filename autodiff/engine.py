@@ -736,6 +736,12 @@ def _backward(root, seed):
         raise
 
 
+def add_grad(leaf, g):
+    """leaf.grad += g, as backward() adds a pass's gradient into a leaf it reaches (a grad not computed is 0.0)."""
+    old = _old_grad(leaf)
+    leaf.grad = (0.0 if old is None else old) + g
+
+
 def _old_grad(leaf):
     """What a leaf's grad was before the pass: a float, or None if not computed (or set to None, as in PyTorch)."""
     old = _GRAD.__get__(leaf) if grad_computed(leaf) else None
