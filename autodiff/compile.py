@@ -12,6 +12,7 @@ import builtins
 import functools
 import math
 import numbers
+import operator
 import re
 
 from . import engine
@@ -35,7 +36,7 @@ __all__ = ["compile"]
 # Anything not finite there, with finite inputs, runs the call eagerly, which raises the engine's error.
 PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt, engine.leaky,
                engine.sin, engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
-GLOBALS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
+GLOBALS = {"_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
 
 
@@ -250,103 +251,295 @@ def _check_parameters(name, leaves, loss_order, order):
 
 
 def _generate(loss, params, inputs, aux_nodes, order, loss_order):
-    """The program's source: unpack the inputs, the forward pass, the backward pass, return.
+    """The program's source: unpack the inputs, the forward pass, the backward pass, return; and which parameters
+    the loss reaches.
 
-    Few lines, because Python compiles a long expression many times faster than as many statements: a value used
-    once, and not read by the backward pass, is written into the expression that uses it (a neuron's weighted sum
-    is one line), and each gradient is written once, as the sum of its contributions in the order the eager engine
-    adds them (so the floats are the same), when it is complete.
+    Python compiles a long expression many times faster than as many statements, so: a value used once, and not
+    read by the backward pass, is written into the expression that uses it (a neuron's weighted sum is one line);
+    each gradient is written once, as the sum of its contributions in the order the eager engine adds them (so the
+    floats are the same); and a piece of graph that repeats (one sample's pass through a model, in a loss over a
+    batch) is written once, as a function for its forward and one for its backward, called once per sample.
     """
-    names = {}  # node -> the name (or literal) that the program refers to it by
-    for i, p in enumerate(params):
-        names[p] = f"p{i}"
-    for i, x in enumerate(inputs):
-        names[x] = f"x{i}"
+    index = {p: i for i, p in enumerate(params)}
     wanted = set(params)  # the nodes with a path to a parameter: the backward pass runs through these only
     for node in loss_order:
         if node.grad_fn is not None and any(p in wanted for p in node.parents):
             wanted.add(node)
-
-    # which values must have a name: read by a derivative, used twice, a root, or an input of an op that reads
-    # its input twice or can hide an inf (then it is in the check)
-    named = {node for node in aux_nodes} | ({loss} if isinstance(loss, Value) else set())
+    roots = set(aux_nodes) | ({loss} if isinstance(loss, Value) else set())
     uses = {}
-    checked = []
     for node in order:
-        op = node.grad_fn
-        if op is None:
-            continue
-        parents = node.parents
-        forms = templates(op)
-        for i, p in enumerate(parents):
-            uses[p] = uses.get(p, 0) + 1
-            if forms is None or forms[0].count("{" + "xy"[i] + "}") != 1:
-                named.add(p)
-        if op not in PROPAGATING:
-            named.update(parents)
-        if node in wanted:
-            for i, p in enumerate(parents):
-                if type(p) is Constant or p not in wanted:
-                    continue
-                d = _derivative_template(node, i)
-                named.update(q for q, v in zip(parents, "xy") if "{" + v + "}" in d)
-                if "{out}" in d:
-                    named.add(node)
+        if node.grad_fn is not None:
+            for p in node.parents:
+                uses[p] = uses.get(p, 0) + 1
+    instances, classes = _instances(loss_order, index, set(inputs), uses, roots)
+    inside = {n for root, (_, nodes, _) in instances.items() for n in nodes if n is not root}
+    outer = [n for n in order if n not in inside]
+    named = _needs(outer + [n for cls in classes for n in cls["template"][1]], wanted, roots)
+    for c, cls in enumerate(classes):
+        cls["source"], cls["params"] = _class_source(c, *cls["template"], index, wanted, named, uses)
+
+    names = {p: f"p{i}" for i, p in enumerate(params)}
+    names.update((x, f"x{i}") for i, x in enumerate(inputs))
     lines = ["def program(params, data):"]
     if params:
         lines.append(f"    {', '.join(names[p] for p in params)}, = params")
     if inputs:
         lines.append(f"    {', '.join(names[x] for x in inputs)}, = data")
-    depth = {}
-    for k, node in enumerate(order):
-        if node in names:
-            continue
-        if node.grad_fn is None:  # a constant of the program: a number, or a Value made or captured inside loss_fn
-            names[node] = _literal(node.data)
-            continue
-        expr = _forward(node, [names[p] for p in node.parents])
-        d = 1 + max((depth.get(p, 0) for p in node.parents), default=0)
-        if node in named or uses.get(node, 0) != 1 or d > 24:
-            names[node] = f"v{k}"
-            lines.append(f"    v{k} = {expr}")
-        else:
-            names[node] = f"({expr})"  # written into the one expression that uses it
-            depth[node] = d
-    for node in order:
-        if node.grad_fn is not None and node.grad_fn not in PROPAGATING:
-            checked += [names[p] for p in node.parents if p.grad_fn is not None]
+    for c, cls in enumerate(classes):
+        lines += cls["source"]
+    checked, checks = [], []
+    _forward_lines(outer, names, named, uses, lines, "    ", checked,
+                   lambda root, k: _call(root, k, instances, names, lines, checks))
     checked += [names[n] for n in aux_nodes if n.grad_fn is not None]
-    lines.append("    check = 0.0")
-    for i in range(0, len(checked), 64):  # 0.0 unless one of them is inf or nan (or they add up beyond 1e308)
-        lines.append(f"    check += 0.0 * ({' + '.join(checked[i:i + 64])})")
+    _check_lines(checked, checks, "check", lines, "    ")
     aux = ", ".join(names[n] for n in aux_nodes)
     if not isinstance(loss, Value):
         lines.append(f"    return {_literal(float(loss))}, [0.0] * {len(params)}, [{aux}], check")
         return "\n".join(lines) + "\n", [False] * len(params)
 
     # backward, in the eager engine's order: a node's grad is written when the last contribution to it is known
+    reached = [False] * len(params)
+    if instances:  # the parameters' grads in a list, added to in the engine's order (the samples' in one go)
+        lines.append(f"    A = [-0.0] * {len(params)}")
+
+        def to_param(p, term):
+            reached[index[p]] = True
+            lines.append(f"    A[{index[p]}] = A[{index[p]}] + {term}")
+    else:
+        to_param = None
     terms = {loss: ["1.0"]}
     for k, node in enumerate(reversed(loss_order)):
+        if node in inside or node.grad_fn is None or node not in wanted or node not in terms:
+            continue
+        g = _sum(terms.pop(node), f"g{k}", lines, "    ")
+        if node in instances:
+            c, _, slots = instances[node]
+            call = f"b{c}({g}, s{names[node][1:]}{''.join(', ' + names[d] for d in slots)})"
+            idx = classes[c]["params"]
+            for i in idx:
+                reached[i] = True
+            if idx == list(range(len(params))):
+                lines.append(f"    A = list(map(_add, A, {call}))")
+            else:
+                lines.append(f"    for i, t in zip({tuple(idx)!r}, {call}):")
+                lines.append("        A[i] = A[i] + t")
+            continue
+        _contributions(node, g, names, wanted, terms, to_param)
+    if instances:
+        grads = [f"A[{i}]" if reached[i] else "0.0" for i in range(len(params))]
+    else:
+        grads = [_sum(terms[p], f"g{names[p]}", lines, "    ") if p in terms else "0.0" for p in params]
+        reached = [p in terms for p in params]
+    lines.append(f"    return {names[loss]}, [{', '.join(grads)}], [{aux}], check")
+    return "\n".join(lines) + "\n", reached
+
+
+def _needs(nodes, wanted, roots):
+    """Which values must have a name: read by a derivative, a root, or an input of an op that reads it twice or
+    can hide an inf (a value used twice gets a name too, see _forward_lines)."""
+    named = set(roots)
+    for node in nodes:
+        op = node.grad_fn
+        if op is None:
+            continue
+        parents = node.parents
+        once, reads = _reads(op, len(parents), op is engine.power and type(parents[1]) is Constant)
+        if op not in PROPAGATING:
+            named.update(parents)
+        else:
+            named.update(p for p, o in zip(parents, once) if not o)
+        if node in wanted:
+            for p, read in zip(parents, reads):
+                if type(p) is Constant or p not in wanted:
+                    continue
+                named.update(q for q, r in zip(parents, read) if r)
+                if read[-1]:
+                    named.add(node)
+    return named
+
+
+@functools.cache
+def _reads(op, n, number_exponent):
+    """For an op: whether its forward reads each input once; for each input, which of (x, y, out) the derivative
+    with respect to it reads."""
+    forms = templates(op)
+    once = tuple(forms is not None and forms[0].count("{" + v + "}") == 1 for v in "xy"[:n])
+    if number_exponent:
+        return once, (((True, False, False), (False, False, False)))
+    if forms is None:
+        return once, tuple((True,) * n + (True,) for _ in range(n))
+    return once, tuple(tuple("{" + v + "}" in d for v in "xy"[:n]) + ("{out}" in d,) for d in forms[1:])
+
+
+def _forward_lines(nodes, names, named, uses, lines, indent, checked, call=None):
+    """The forward pass of nodes (in order): a line per named value, the others written into their user."""
+    depth = {}
+    for k, node in enumerate(nodes):
+        if node in names:
+            continue
+        op = node.grad_fn
+        if op is None:  # a constant of the program: a number, or a Value made or captured inside the function
+            names[node] = _literal(node.data)
+            continue
+        if call is not None and call(node, k):  # a repeated piece of graph, as one call
+            continue
+        parents = node.parents
+        expr = _forward(node, [names[p] for p in parents])
+        d = 1 + max((depth.get(p, 0) for p in parents), default=0)
+        if node in named or uses.get(node, 0) != 1 or d > 24:
+            names[node] = f"v{k}"
+            lines.append(f"{indent}v{k} = {expr}")
+        else:
+            names[node] = f"({expr})"  # written into the one expression that uses it
+            depth[node] = d
+        if op not in PROPAGATING:
+            checked += [names[p] for p in parents if p.grad_fn is not None]
+
+
+def _check_lines(checked, checks, name, lines, indent):
+    """name = 0.0 unless a checked value is inf or nan (or they add up beyond 1e308); checks are such sums."""
+    lines.append(f"{indent}{name} = 0.0")
+    for i in range(0, len(checked), 64):
+        lines.append(f"{indent}{name} += 0.0 * ({' + '.join(checked[i:i + 64])})")
+    for i in range(0, len(checks), 64):
+        lines.append(f"{indent}{name} += {' + '.join(checks[i:i + 64])}")
+
+
+def _contributions(node, g, names, wanted, terms, to_param):
+    """node's chain rule: g * d(node)/d(parent) for every parent that leads to a parameter."""
+    for i, p in enumerate(node.parents):
+        if type(p) is Constant or p not in wanted:
+            continue
+        d = _derivative(node, i, names)
+        # g * d, as the engine computes it: the local derivative first (hence the parentheses)
+        term = g if d == "1.0" else f"-{g}" if d == "-1.0" else f"{g} * ({d})"
+        if to_param is not None and p.grad_fn is None:
+            to_param(p, term)
+        else:
+            terms.setdefault(p, []).append(term)
+
+
+def _call(root, k, instances, names, lines, checks):
+    """The forward of a repeated piece of graph whose output is root: a call of its class's function."""
+    if root not in instances:
+        return False
+    c, _, slots = instances[root]
+    names[root] = f"r{k}"
+    lines.append(f"    r{k}, s{k}, c{k} = f{c}({', '.join(names[d] for d in slots)})")
+    checks.append(f"c{k}")
+    return True
+
+
+# ----- repeated pieces of graph -------------------------------------------------------------------------------------
+
+def _instances(loss_order, index, inputs, uses, roots):
+    """Pieces of the graph that repeat: {root: (class, its op nodes in order, its data inputs)}, and the classes.
+
+    A piece is every op node an output depends on that nothing outside it uses; its inputs are parameters, data
+    and numbers. Two pieces are of one class if they are the same ops on the same parameters and numbers, wired the
+    same way (their data may differ). A loss over a batch has one piece per sample.
+    """
+    sig, table, count = {}, {}, {}
+    for node in loss_order:
+        op = node.grad_fn
+        if op is None:
+            key = ("p", index[node]) if node in index else ("d",) if node in inputs else ("c", node.data)
+        elif op.n == 2:
+            key = (op, sig[node._x], sig[node._y])
+        else:
+            key = (op, *[sig[p] for p in node.parents])
+        s = sig[node] = table.setdefault(key, len(table))
+        count[s] = count.get(s, 0) + 1
+    instances, classes, forms = {}, [], {}
+    covered = set()
+    for at in range(len(loss_order) - 1, -1, -1):
+        root = loss_order[at]
+        if root.grad_fn is None or root in covered or root in roots or count[sig[root]] < 4:
+            continue
+        # its op nodes, walking back through the engine's order: in a piece of its own they come right before
+        # it, with only leaves between them (the same order for every piece of a class)
+        nodes, expected, internal, k = [], {root}, {}, at
+        while expected and k >= 0:
+            n = loss_order[k]
+            k -= 1
+            if n.grad_fn is None:
+                continue
+            if n not in expected:
+                break  # one of them came earlier: something outside uses it
+            expected.discard(n)
+            nodes.append(n)
+            for p in n.parents:
+                if p.grad_fn is not None:
+                    internal[p] = internal.get(p, 0) + 1
+                    expected.add(p)
+        if expected or len(nodes) < 16 or any(internal[n] != uses[n] or n in roots for n in nodes[1:]):
+            continue  # used from outside (or too small): not a piece of its own
+        nodes.reverse()
+        local, slots, form = {}, {}, []  # the piece written out: op, then its inputs (a node of the piece by its
+        for n in nodes:                  # number, a parameter by -1 - its index, data and numbers as tuples)
+            form.append(n.grad_fn)
+            for p in n.parents:
+                r = local.get(p)
+                if r is None:
+                    r = (-1 - index[p] if p in index else ("d", slots.setdefault(p, len(slots))) if p in inputs
+                         else ("c", p.data, math.copysign(1.0, p.data)))
+                form.append(r)
+            local[n] = len(local)
+        form = tuple(form)
+        c = forms.get(form)
+        if c is None:
+            c = forms[form] = len(classes)
+            classes.append({"template": (root, nodes, list(slots)), "members": []})
+        classes[c]["members"].append(root)
+        instances[root] = (c, nodes, list(slots))
+        covered.update(nodes)
+    kept = [cls for cls in classes if len(cls["members"]) >= 2]  # one member is not worth a function
+    renumber = {id(cls): c for c, cls in enumerate(kept)}
+    instances = {root: (renumber[id(classes[c])], nodes, slots) for root, (c, nodes, slots) in instances.items()
+                 if id(classes[c]) in renumber}
+    return instances, kept
+
+
+def _class_source(c, root, nodes, slots, index, wanted, named, uses):
+    """The functions of a class of pieces, written from one of them: f{c}(data) -> (output, saved, check) and
+    b{c}(grad of the output, saved, data) -> the contributions to the parameters' grads, in parameter order."""
+    names = {d: f"d{i}" for i, d in enumerate(slots)}
+    for n in nodes:
+        for p in n.parents:
+            if p.grad_fn is None and p not in names:
+                names[p] = f"p{index[p]}" if p in index else _literal(p.data)
+    fwd, checked = [], []
+    _forward_lines(nodes, names, named | {root}, uses, fwd, "        ", checked)
+    bwd, terms, contributions = [], {root: ["g"]}, []
+    for k, node in enumerate(reversed(nodes)):
         if node.grad_fn is None or node not in wanted or node not in terms:
             continue
-        g = _sum(terms.pop(node), f"g{k}", lines)
-        for i, p in enumerate(node.parents):
-            if type(p) is Constant or p not in wanted:
-                continue
-            d = _derivative(node, i, names)
-            # g * d, as the engine computes it: the local derivative first (hence the parentheses)
-            terms.setdefault(p, []).append(g if d == "1.0" else f"-{g}" if d == "-1.0" else f"{g} * ({d})")
-    grads = [_sum(terms[p], f"g{names[p]}", lines) if p in terms else "0.0" for p in params]
-    lines.append(f"    return {names[loss]}, [{', '.join(grads)}], [{aux}], check")
-    return "\n".join(lines) + "\n", [p in terms for p in params]
+        g = _sum(terms.pop(node), f"g{k}", bwd, "        ")
+        _contributions(node, g, names, wanted, terms, lambda p, term: contributions.append((index[p], term)))
+    params = [i for i, _ in contributions]
+    if len(set(params)) == len(params):  # each parameter once: in parameter order (the order of A)
+        contributions.sort()
+        params.sort()
+    saved = sorted({m for line in bwd + [t for _, t in contributions] for m in re.findall(r"\bv\d+\b", line)},
+                   key=lambda v: int(v[1:]))
+    args = "".join(f", d{i}" for i in range(len(slots)))
+    source = [f"    def f{c}({args[2:]}):", *fwd]
+    _check_lines(checked, [], "ck", source, "        ")
+    source.append(f"        return {names[root]}, ({''.join(v + ', ' for v in saved)}), ck")
+    source.append(f"    def b{c}(g, s{args}):")
+    if saved:
+        source.append(f"        {', '.join(saved)}, = s")
+    source += bwd
+    source.append(f"        return ({''.join(t + ', ' for _, t in contributions)})")
+    return source, params
 
 
-def _sum(terms, name, lines):
+def _sum(terms, name, lines, indent):
     """A gradient: the sum of its contributions, left to right (a lone name or number needs no line)."""
     if len(terms) == 1 and (terms[0].isidentifier() or terms[0] == "1.0"):
         return terms[0]
     for i in range(0, len(terms), 64):
-        lines.append(f"    {name} = {name + ' + ' if i else ''}{' + '.join(terms[i:i + 64])}")
+        lines.append(f"{indent}{name} = {name + ' + ' if i else ''}{' + '.join(terms[i:i + 64])}")
     return name
 
 
