@@ -472,7 +472,7 @@ def _instances(loss_order, index, inputs, uses, roots):
                 if p.grad_fn is not None:
                     internal[p] = internal.get(p, 0) + 1
                     expected.add(p)
-        if expected or len(nodes) < 16 or any(internal[n] != uses[n] or n in roots for n in nodes[1:]):
+        if expected or len(nodes) < 8 or any(internal[n] != uses[n] or n in roots for n in nodes[1:]):
             continue  # used from outside (or too small): not a piece of its own
         nodes.reverse()
         local, slots, form = {}, {}, []  # the piece written out: op, then its inputs (a node of the piece by its
