@@ -454,7 +454,7 @@ def _instances(loss_order, index, inputs, uses, roots):
     covered = set()
     for at in range(len(loss_order) - 1, -1, -1):
         root = loss_order[at]
-        if root.grad_fn is None or root in covered or root in roots or count[sig[root]] < 4:
+        if root.grad_fn is None or root in covered or count[sig[root]] < 4:
             continue
         # its op nodes, walking back through the engine's order: in a piece of its own they come right before
         # it, with only leaves between them (the same order for every piece of a class)

@@ -55,21 +55,20 @@ def train(model, X, y, steps=100, lr=1.0, progress=None, compiled=True):
     builds the graph of Values anew every step. Both give the same numbers.
     """
     optimizer = SGD(model.parameters(), lr=lr)
-    if compiled:
-        def loss_fn(params, X, y):
-            with model.using(params):
-                return objective(model, X, y)
-
-        step = autodiff.compile(loss_fn, has_aux=True)
+    if compiled:  # gradients into .grad, as loss.backward() puts them there
+        step = autodiff.compile(lambda X, y: objective(model, X, y), model.parameters(), has_aux=True)
     history = []
     for k in range(steps):
+        optimizer.zero_grad()
         if compiled:
-            (loss, scores), grads = step([p.data for p in optimizer.params], X, y)
-            for p, g in zip(optimizer.params, grads):
-                p.grad = g
+            if k == 0:
+                (progress.write if progress is not None else print)(
+                    "tracing the training step once (autodiff.compile), then replaying it ...")
+            loss, scores = step(X, y)
+            if k == 0 and progress is not None:
+                progress.reset()  # the estimate of the time left counts replays, not the one-off trace
         else:
             loss_value, score_values = objective(model, X, y)
-            optimizer.zero_grad()
             loss_value.backward()
             loss, scores = loss_value.data, [s.data for s in score_values]
         acc = accuracy(scores, y)

@@ -205,3 +205,22 @@ def test_random_pieces_over_a_batch_equal_eager_bit_for_bit(program):
     out = loss(data)
     out.backward()
     assert value == out.data and _bits(got) == _bits([p.grad for p in params])
+
+
+def test_aux_outputs_inside_repeated_pieces():
+    model = nn.MLP(2, [6, 1], seed=2)
+    X, y = _data(12, 5)
+
+    def fn(X, y):
+        scores = [model(x)[0] for x in X]
+        return nn.hinge_loss(scores, y), scores
+
+    step = autodiff.compile(fn, model, has_aux=True)
+    value, scores = step(X, y)
+    assert "def f0(" in step.source and step.source.count("= f0(") == 12
+    twin = nn.MLP(2, [6, 1], seed=2)
+    eager_scores = [twin(x)[0] for x in X]
+    loss = nn.hinge_loss(eager_scores, y)
+    loss.backward()
+    assert value == loss.data and scores == [s.data for s in eager_scores]
+    assert _bits([p.grad for p in model.parameters()]) == _bits([p.grad for p in twin.parameters()])
