@@ -73,24 +73,29 @@ def w1_autodiff(weights, X, y, steps):
 
 
 def w1_compiled(weights, X, y, steps):
+    """autodiff.compile by reference: the training step as one writes it for backward(), traced once."""
+    import resource
+
     import autodiff
-    from nn import MLP, hinge_loss
+    from nn import MLP, SGD, hinge_loss
     model = MLP(2, [16, 16, 1], seed=0)
-
-    def loss_fn(params, X, y):
-        with model.using(params):
-            return hinge_loss([model(x)[0] for x in X], y) + 1e-4 * sum(p * p for p in params)
-
-    step = autodiff.compile(loss_fn)
-    params = list(weights)
+    model.load_state_dict(dict(zip(model.state_dict(), weights)))
+    opt = SGD(model.parameters(), lr=0.1)
+    step = autodiff.compile(lambda X, y: hinge_loss([model(x)[0] for x in X], y) +
+                            1e-4 * sum(p * p for p in model.parameters()), model)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
-    out = step(params, X, y)  # the first call traces and compiles
-    trace = time.perf_counter() - t
+    loss = step(X, y)  # the first call traces and compiles
+    trace = {"seconds": time.perf_counter() - t,
+             "peak_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024}  # Linux: KiB
+    out = (loss, [p.grad for p in model.parameters()])
+    opt.step()
     times = []
     for _ in range(steps):
         t = time.perf_counter()
-        value, grads = step(params, X, y)
-        params = [p - 0.1 * g for p, g in zip(params, grads)]
+        opt.zero_grad()
+        step(X, y)
+        opt.step()
         times.append(time.perf_counter() - t)
     return out, times, trace
 
@@ -375,7 +380,7 @@ def chain_compiled(depth):
     step = autodiff.compile(f)
     t = time.perf_counter()
     step([1.0])
-    trace = time.perf_counter() - t
+    trace = {"seconds": time.perf_counter() - t}
     t = time.perf_counter()
     value, grads = step([1.0])
     return value, grads[0], time.perf_counter() - t, trace
@@ -631,7 +636,9 @@ def _ratio(runs, base, key):
     text = f"{statistics.median(ratios):.3g}x ({min(ratios):.3g}-{max(ratios):.3g})"
     traces = [r["trace"] for r in runs if r.get("trace")]
     if traces:
-        text += f", trace {statistics.median(traces):.1f} s once"
+        text += f", trace {statistics.median(t['seconds'] for t in traces):.2f} s once"
+        if "peak_mb" in traces[0]:
+            text += f" (peak memory +{statistics.median(t['peak_mb'] for t in traces):.0f} MB)"
     return text
 
 
@@ -669,7 +676,8 @@ Python's garbage collector on (the default) and off:
 
 - W1: micrograd's moons setup: MLP(2, [16, 16, 1]) on 100 points, hinge loss + 1e-4 L2, backward, SGD update,
   the same starting weights for every engine; the median of the steps of one process. autodiff compiled replays
-  a program traced once (the one-off trace and compile is given after the ratio).
+  a program traced once by reference (`autodiff.compile(fn, model)`, gradients into .grad, SGD as eager); the
+  one-off trace and compile is given after the ratio, with the growth of the process's peak memory during it.
 - W2: micrograd's backward is recursive: its recursion limit was raised for it; at depth 1,000,000 it is not run.
   autodiff compiled replays the traced chain (up to depth 100,000; the trace is given after the ratio).
 - W3: the sum is a balanced tree of additions, so that the graph is wide and shallow.
