@@ -45,50 +45,47 @@ def _inputs(x, n, where):
     return x
 
 
-class _instance_or_class:
-    """A method that receives the instance when called on one, else the class."""
-
-    def __init__(self, method):
-        self.method = method
-        self.__doc__ = method.__doc__
-
-    def __get__(self, obj, cls):
-        return self.method.__get__(cls if obj is None else obj)
-
-
 class Module:
     """Something with parameters: named, listed, zeroed, saved and loaded the same way for every model."""
 
     _name = ""  # this module's dotted name inside the model that holds it
 
     def named_parameters(self):
-        """[(dotted name, Value)] in a fixed order: attributes in definition order, lists by index.
+        """[(dotted name, Value)] in a fixed order: attributes in definition order, lists and tuples by index.
 
         A Value (or module) reachable twice is listed once, under its first name.
         """
-        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Value)]
+        return [(name, obj) for name, obj, _, _ in self._walk(once=True) if isinstance(obj, Value)]
 
     def named_modules(self):
         """[(dotted name, Module)] for this module ('') and every module inside it, in the same order."""
-        return [(name, obj) for name, obj in self._walk() if isinstance(obj, Module)]
+        return [("", self)] + [(name, obj) for name, obj, _, _ in self._walk(once=True) if isinstance(obj, Module)]
 
-    def _walk(self):
-        found, seen = [], set()
-        stack = [("", self)]
-        while stack:  # iterative, so that deep user models cannot hit the recursion limit
-            prefix, obj = stack.pop()
-            if id(obj) in seen:
+    def _walk(self, once):
+        """(dotted name, object, holder, key) for every Value and Module held by this module: its public attributes
+        in definition order, lists and tuples by index, depth first (iteratively: deep models cannot hit the
+        recursion limit). With once=True, each object once, at its first place; else every place it is held,
+        which using() needs to swap a shared parameter everywhere. Every caller reads the model through this."""
+        found, seen, entered, stack = [], {id(self)}, set(), [("", self, None, None)]
+        while stack:
+            name, obj, holder, key = stack.pop()
+            if holder is not None:
+                if isinstance(obj, (Value, Module)):
+                    if once and id(obj) in seen:
+                        continue
+                    seen.add(id(obj))
+                    found.append((name, obj, holder, key))
+                elif id(obj) in seen:  # a list or tuple already entered (cycles end there)
+                    continue
+                else:
+                    seen.add(id(obj))
+            if isinstance(obj, Value) or (isinstance(obj, Module) and holder is not None and id(obj) in entered):
                 continue
-            seen.add(id(obj))
-            if isinstance(obj, (Value, Module)):
-                found.append((prefix, obj))
-            if isinstance(obj, Value):
-                continue
-            items = (vars(obj).items() if isinstance(obj, Module)
-                     else ((str(i), v) for i, v in enumerate(obj)) if isinstance(obj, (list, tuple)) else ())
-            children = [(f"{prefix}.{k}" if prefix else k, v) for k, v in items
-                        if not k.startswith("_") and isinstance(v, (Value, Module, list, tuple))]
-            stack.extend(reversed(children))
+            entered.add(id(obj))  # a module's insides are walked once, even where it is held twice
+            items = vars(obj).items() if isinstance(obj, Module) else enumerate(obj)
+            stack.extend(reversed([(f"{name}.{k}" if name else str(k), v, obj, k) for k, v in items
+                                   if not (isinstance(k, str) and k.startswith("_"))
+                                   and isinstance(v, (Value, Module, list, tuple))]))
         return found
 
     def parameters(self):
@@ -116,31 +113,23 @@ class Module:
                                 f"Value")
         self._replace({id(a): b for a, b in zip(own, params)})
         try:
-            if [id(p) for p in self.parameters()] != [id(p) for p in params]:
-                raise ValueError(f"{type(self).__name__}.using: some parameters are held in tuples and cannot be "
-                                 f"swapped; hold them in lists")
             yield self
         finally:
             self._replace({id(b): a for a, b in zip(own, params)})
 
     def _replace(self, mapping):
         """Put mapping[id(v)] wherever a parameter v is held (every place, if it is shared)."""
-        stack, seen = [self], set()
-        while stack:
-            obj = stack.pop()
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            items = ([(k, v) for k, v in vars(obj).items() if not k.startswith("_")] if isinstance(obj, Module)
-                     else list(enumerate(obj)))
-            for k, v in items:
-                if isinstance(v, Value) and id(v) in mapping:
-                    if isinstance(obj, Module):
-                        setattr(obj, k, mapping[id(v)])
-                    else:
-                        obj[k] = mapping[id(v)]
-                elif isinstance(v, (Module, list)):
-                    stack.append(v)
+        places = [(holder, key, mapping[id(v)]) for _, v, holder, key in self._walk(once=False)
+                  if isinstance(v, Value) and id(v) in mapping]
+        for holder, key, _ in places:
+            if isinstance(holder, tuple):
+                raise ValueError(f"{type(self).__name__}.using: a parameter is held in a tuple, which cannot be "
+                                 f"changed; hold it in a list")
+        for holder, key, new in places:
+            if isinstance(holder, Module):
+                setattr(holder, key, new)
+            else:
+                holder[key] = new
 
     def state_dict(self):
         """{dotted name: float}, every parameter's value."""
@@ -182,12 +171,14 @@ class Module:
         """Write the model to a versioned JSON file, atomically: a failure leaves any old file as it was."""
         write_model(path, type(self).__name__, self.config(), self.state_dict())
 
-    @_instance_or_class
-    def load(self, path):
-        """model.load(path) loads saved parameters into model (a ValueError naming the file changes nothing);
-        Model.load(path), on the class, builds a new model like from_file()."""
-        if isinstance(self, type):
-            return self.from_file(path)
+    def load(self, path=None):
+        """Load saved parameters into this model (a ValueError naming the file changes nothing); returns the model.
+
+        For a new model built from a file, use Model.from_file(path).
+        """
+        if not isinstance(self, Module):  # MLP.load(path), on the class
+            raise TypeError(f"load() loads into a model: model.load(path); for a new model from the file "
+                            f"{self!r}, use MLP.from_file(path) (or Layer/Neuron.from_file)")
         kind, config, state = read_model(path)
         self._check_file(path, kind, config)
         self.load_state_dict(state, source=str(path))
@@ -236,7 +227,7 @@ class Module:
 
     def _name_parameters(self):
         """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
-        for name, obj in self._walk():
+        for name, obj, _, _ in self._walk(once=True):
             if isinstance(obj, Value):
                 obj.label = name
             else:

@@ -185,3 +185,36 @@ def test_a_short_seeded_training_run_lowers_the_loss():
     assert losses[-1] < 0.6 * losses[0]
     again = MLP(2, [8, 1], seed=0)
     assert again.state_dict() != model.state_dict()  # it moved, and deterministically from the seed
+
+
+def test_one_walk_of_a_model_names_swaps_and_lists_modules_including_tuples_and_shared_parts():
+    from autodiff import Value
+    from nn import Layer, Module
+
+    class Twin(Module):
+        def __init__(self):
+            self.left = Neuron(2, "tanh", rng=1)
+            self.right = self.left  # the same neuron twice: one set of parameters
+            self.pair = (Neuron(1, "linear", rng=2), Value(0.5))  # held in a tuple (the Value cannot be swapped)
+            self.loop = [self]  # a cycle must not hang the walk
+            self._name_parameters()
+
+        def __call__(self, x):
+            return self.pair[0]([self.left(x) + self.right(x)]) * self.pair[1]
+
+    m = Twin()
+    assert [n for n, _ in m.named_parameters()] == ["left.w.0", "left.w.1", "left.b", "pair.0.w.0", "pair.0.b", "pair.1"]
+    assert [n for n, _ in m.named_modules()] == ["", "left", "pair.0"]
+    assert [n for n, _ in Layer(2, 2).named_modules()] == ["", "neurons.0", "neurons.1"]
+    params = m.parameters()
+    with pytest.raises(ValueError, match="tuple"):  # pair.1 cannot be swapped
+        with m.using([Value(p.data) for p in params]):
+            pass
+    assert m.parameters() == params  # nothing half-swapped
+    n = Neuron(2, "tanh", rng=1)
+    holder = type("Holder", (Module,), {})()
+    holder.a, holder.b = n, n
+    new = [Value(0.5), Value(-0.5), Value(0.0)]
+    with holder.using(new):
+        assert holder.a.w[0] is new[0] and holder.b.w[0] is new[0]  # swapped in every place
+    assert n.w[0] is not new[0]

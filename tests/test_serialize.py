@@ -27,8 +27,8 @@ def test_round_trip_restores_every_parameter_and_output(saved, model):
     assert [v.data for v in other([0.3, -0.7])] == [v.data for v in model([0.3, -0.7])]
     rebuilt = MLP.from_file(saved)
     assert rebuilt.config() == model.config() and rebuilt.state_dict() == model.state_dict()
-    also = MLP.load(saved)  # on the class, load builds a new model
-    assert isinstance(also, MLP) and also.state_dict() == model.state_dict()
+    with pytest.raises(TypeError, match="from_file"):  # one meaning per name: load fills a model, from_file builds
+        MLP.load(saved)
 
 
 def test_the_file_is_versioned_readable_json(saved, model):
@@ -195,7 +195,7 @@ def test_an_architecture_that_does_not_match_the_parameters_is_refused_before_bu
     built = []
     monkeypatch.setattr(Neuron, "__init__", lambda *a, **k: built.append(1) or (_ for _ in ()).throw(AssertionError))
     with pytest.raises(ValueError) as info:
-        MLP.load(saved)
+        MLP.from_file(saved)
     assert str(saved) in str(info.value) and "9015001" in str(info.value) and "17" in str(info.value)
     assert built == []  # refused from the numbers, nothing built
 
@@ -208,13 +208,13 @@ def test_a_nonsense_architecture_is_a_value_error_naming_the_file(saved, config)
     data["config"].update(config)
     saved.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=str(saved)):
-        MLP.load(saved)
+        MLP.from_file(saved)
 
 
 def test_a_parameter_written_as_a_huge_integer_is_a_value_error_naming_the_file(saved, model):
     saved.write_text(saved.read_text().replace('"layers.0.neurons.0.b": 0.0', '"layers.0.neurons.0.b": ' + "9" * 400))
     before = model.state_dict()
-    for load in (model.load, MLP.load):
+    for load in (model.load, MLP.from_file):
         with pytest.raises(ValueError) as info:
             load(saved)
         assert str(saved) in str(info.value) and "layers.0.neurons.0.b" in str(info.value)
@@ -233,14 +233,14 @@ def test_what_is_not_a_regular_file_is_refused_at_once(tmp_path, model, where):
     with pytest.raises(ValueError, match="not a regular file"):
         model.load(where)
     with pytest.raises(ValueError, match="not a regular file"):
-        MLP.load(where)
+        MLP.from_file(where)
 
 
 def test_a_file_larger_than_the_limit_is_refused_without_reading_it(saved, monkeypatch):
     import nn.serialize
     monkeypatch.setattr(nn.serialize, "MAX_BYTES", 100)
     with pytest.raises(ValueError, match="too large"):
-        MLP.load(saved)
+        MLP.from_file(saved)
 
 
 # ----- save() keeps what the user had -------------------------------------------------------------------------------
@@ -252,11 +252,11 @@ def test_save_writes_through_a_symlink(tmp_path, model):
     link.symlink_to(real)
     model.save(link)
     assert link.is_symlink() and os.readlink(link) == str(real)
-    assert MLP.load(real).state_dict() == model.state_dict()
+    assert MLP.from_file(real).state_dict() == model.state_dict()
     dangling = tmp_path / "dangling.json"
     dangling.symlink_to(tmp_path / "target.json")
     model.save(dangling)  # a link to a file not there yet: the file is made where the link points
-    assert dangling.is_symlink() and MLP.load(tmp_path / "target.json").state_dict() == model.state_dict()
+    assert dangling.is_symlink() and MLP.from_file(tmp_path / "target.json").state_dict() == model.state_dict()
 
 
 def test_save_keeps_the_permissions_of_the_file_it_replaces(saved, model):
@@ -273,7 +273,7 @@ def test_numpy_numbers_in_parameters_are_saved_as_numbers(tmp_path, model):
     model.layers[0].neurons[0].w[0].data = np.float32(0.25)
     model.layers[0].neurons[0].b.data = np.float64(-0.5)
     model.save(tmp_path / "m.json")
-    loaded = MLP.load(tmp_path / "m.json")
+    loaded = MLP.from_file(tmp_path / "m.json")
     assert loaded.layers[0].neurons[0].w[0].data == 0.25 and loaded.layers[0].neurons[0].b.data == -0.5
     model.layers[0].neurons[0].w[0].data = "a"
     with pytest.raises(ValueError, match="layers.0.neurons.0.w.0.*str"):
@@ -318,7 +318,7 @@ def test_a_killed_save_leaves_no_temporary_file_and_a_whole_model(tmp_path):
         proc.wait()
         proc.stdout.close()
         if path.exists():
-            MLP.load(path)  # whole: the old file or the new one
+            MLP.from_file(path)  # whole: the old file or the new one
         MLP(4, [64, 64, 1], seed=2).save(path)  # the next save cleans up after a killed one
         assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
 
