@@ -181,8 +181,11 @@ class Program:
             namespace[_fname(op)] = _as_float(op.forward, op.name, None)
             for i, rule in enumerate(op.rules):
                 namespace[_fname(op, i)] = _as_float(rule, op.name, i)
-        exec(builtins.compile(self.source, f"<autodiff.compile {name}>", "exec"), namespace)
-        self.fn = namespace["program"]
+        if len(self.source) <= ONE_FUNCTION:
+            exec(builtins.compile(self.source, f"<autodiff.compile {name}>", "exec"), namespace)
+            self.fn = namespace["program"]
+        else:
+            self.fn = _in_pieces(self.source, namespace, name)
 
     def run(self, params, flat):
         """(value, grads, aux) from the program; or, where the eager engine must decide, None (an inf or nan
@@ -206,6 +209,33 @@ class Program:
                                f"this is a bug in autodiff.compile, please report it (to go on, call the function "
                                f"eagerly)") from failure
         return result
+
+
+ONE_FUNCTION = 2_000_000  # characters: a longer program is compiled in pieces (Python's compiler needs about 80
+                          # bytes of memory per character of one function: a 300k-op graph would need a gigabyte)
+
+
+def _in_pieces(source, namespace, name, lines_per_piece=5000):
+    """The program as statements run one piece after another in one namespace: each piece is compiled alone, so
+    compiling takes little memory, at the cost of slower (global) names when it runs."""
+    lines = source.splitlines()[1:]  # the body of def program(params, data)
+    pieces, piece = [], []
+    for line in lines:
+        if len(piece) >= lines_per_piece and not line.startswith("     "):  # a new statement: a place to cut
+            pieces.append(piece)
+            piece = []
+        piece.append(line[4:])
+    piece[-1] = piece[-1].replace("return ", "result_ = ", 1)
+    pieces.append(piece)
+    codes = [builtins.compile("\n".join(p) + "\n", f"<autodiff.compile {name}, piece {k}>", "exec")
+             for k, p in enumerate(pieces)]
+
+    def program(params, data):
+        scope = dict(namespace, params=params, data=data)
+        for code in codes:
+            exec(code, scope)
+        return scope["result_"]
+    return program
 
 
 def _as_float(f, name, i):

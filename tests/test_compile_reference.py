@@ -224,3 +224,29 @@ def test_aux_outputs_inside_repeated_pieces():
     loss.backward()
     assert value == loss.data and scores == [s.data for s in eager_scores]
     assert _bits([p.grad for p in model.parameters()]) == _bits([p.grad for p in twin.parameters()])
+
+
+def test_a_long_program_is_compiled_in_pieces_with_the_same_floats(monkeypatch):
+    import sys
+    compile_module = sys.modules["autodiff.compile"]
+    model = nn.MLP(2, [5, 1], seed=6)
+    X, y = _data(9, 8)
+
+    def fn(X, y):  # a different number per sample: nothing repeats
+        return nn.hinge_loss([model([x[0] * (k + 1), x[1]])[0] for k, x in enumerate(X)], y)
+
+    whole = autodiff.compile(fn, model)
+    value = whole(X, y)
+    expected = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    made = []
+    in_pieces = compile_module._in_pieces
+    monkeypatch.setattr(compile_module, "ONE_FUNCTION", 100)
+    monkeypatch.setattr(compile_module, "_in_pieces",
+                        lambda *a: made.append(1) or in_pieces(*a, lines_per_piece=3))
+    pieces = autodiff.compile(fn, model)
+    assert pieces(X, y) == value and made == [1]
+    assert _bits([p.grad for p in model.parameters()]) == _bits(expected)
+    model.zero_grad()
+    pieces(X, y)  # again, from the compiled pieces
+    assert _bits([p.grad for p in model.parameters()]) == _bits(expected)
