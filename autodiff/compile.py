@@ -20,7 +20,6 @@ from .engine import Constant, Parameter, Value, add_grad, recording_on, topologi
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
-from .functional import watch
 
 __all__ = ["compile"]
 
@@ -315,7 +314,7 @@ def _generate(loss, params, inputs, aux_nodes, order, loss_order):
         lines.append(f"    {', '.join(names[p] for p in params)}, = params")
     if inputs:
         lines.append(f"    {', '.join(names[x] for x in inputs)}, = data")
-    for c, cls in enumerate(classes):
+    for cls in classes:
         lines += cls["source"]
     checked, checks = [], []
     _forward_lines(outer, names, named, uses, lines, "    ", checked,

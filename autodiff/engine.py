@@ -258,8 +258,8 @@ class Op:
     def __call__(self, *args):
         """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
         if len(args) != self.n:
-            given = "" if self.formulas else (f", one for each derivative function given to primitive(); give "
-                                              f"one derivative per input")
+            given = "" if self.formulas else (", one for each derivative function given to primitive(); give "
+                                              "one derivative per input")
             raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}{given}")
         return self.apply(*args)
 
@@ -268,7 +268,7 @@ class Op:
         try:
             out = self.forward(*xs)
         except (ArithmeticError, ValueError) as e:
-            raise self.forward_error(e, xs)
+            raise self.forward_error(e, xs) from None  # its message names the op and the operands
         if type(out) is not float or out - out:
             out = self.result(out, xs)
         if not any(isinstance(a, Value) for a in args):
@@ -455,11 +455,11 @@ def _float_step(n, rules):
             lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {'-' if rule[0] == '-' else ''}g")
             continue
         lines += [f"    if type(p{v}) is not Constant:",
-                  f"        try:",
+                  "        try:",
                   f"            d = {rule}",
-                  f"        except (ArithmeticError, ValueError):",
-                  f"            d = math.nan",
-                  f"        if d - d:",
+                  "        except (ArithmeticError, ValueError):",
+                  "            d = math.nan",
+                  "        if d - d:",
                   f"            d = node.grad_fn.non_finite(node, {i}, d)",
                   f"        p{v}.grad += g * d"]
     return "\n".join(lines) + "\n"
@@ -826,7 +826,7 @@ class no_grad(contextlib.ContextDecorator):
                 except GeneratorExit:
                     gen.close()
                     raise
-                except BaseException as thrown:  # gen.throw(...) reaches the decorated generator
+                except BaseException as thrown:  # noqa: BLE001 (gen.throw(...) reaches the decorated generator)
                     value, resume = thrown, gen.throw
         return generator
 

@@ -121,7 +121,7 @@ class Module:
         """Put mapping[id(v)] wherever a parameter v is held (every place, if it is shared)."""
         places = [(holder, key, mapping[id(v)]) for _, v, holder, key in self._walk(once=False)
                   if isinstance(v, Value) and id(v) in mapping]
-        for holder, key, _ in places:
+        for holder, _, _ in places:
             if isinstance(holder, tuple):
                 raise ValueError(f"{type(self).__name__}.using: a parameter is held in a tuple, which cannot be "
                                  f"changed; hold it in a list")

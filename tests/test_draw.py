@@ -91,7 +91,7 @@ def test_labels_are_escaped(label):
     v = Value(1.0, label=label)
     out = v * 2
     src = draw(out).source
-    record = [attrs for attrs in nodes(src).values() if "shape=record" in attrs and "data 1 " in attrs][0]
+    record = next(attrs for attrs in nodes(src).values() if "shape=record" in attrs and "data 1 " in attrs)
     inside = re.search(r'label="\{ (.*) \| data', record).group(1)
     assert re.sub(r"\\.", "", inside).count("{") == 0  # every special character is escaped
     assert not re.search(r'(?<!\\)[{}|<>]', inside) and not re.search(r'(?<!\\)"', inside)
@@ -236,7 +236,7 @@ def test_a_big_graph_without_nn_structure_keeps_the_nodes_nearest_the_root():
 
 def test_a_hundred_thousand_node_graph_draws_collapsed():
     y = Value(0.5)
-    for i in range(50_000):
+    for _ in range(50_000):
         y = y * 0.99999 + 0.00001
     src = draw(y).source  # default max_nodes=500
     assert len(value_records(src)) == 500

@@ -397,7 +397,7 @@ def test_data_set_to_a_non_number_is_a_clear_error_at_the_next_op_and_in_backwar
     x = Value(2.0, label="x")
     y = x * Value(3.0)
     x.data = bad
-    y.grad_fn  # the graph is already built: backward() finds the bad number
+    assert y.grad_fn is not None  # the graph is already built: backward() finds the bad number
     w = Value(1.0)
     w.grad = 7.0
     z = y * w

@@ -249,7 +249,7 @@ def _check_grads(f, xs, exact):
     vs = [Value(x) for x in xs]
     f(*vs).backward()
     for v, e in zip(vs, exact):
-        _check(lambda: v.grad, e)
+        _check(lambda v=v: v.grad, e)
 
 
 @pytest.mark.parametrize("x", MAGNITUDES)
@@ -271,13 +271,13 @@ def test_log_sqrt_and_division_rules_at_extreme_magnitudes(x):
     _check_grads(lambda v: v.log(), [x], [_exact(lambda: 1 / Decimal(x))])
     _check_grads(lambda v: v.sqrt(), [x], [_exact(lambda: 1 / (2 * Decimal(x).sqrt()))])
     for y in MAGNITUDES:
-        exact_out = _exact(lambda: Decimal(x) / Decimal(y))
+        exact_out = _exact(lambda y=y: Decimal(x) / Decimal(y))
         if abs(exact_out) > Decimal("1.7976931348623157e308"):
             with pytest.raises(RangeError):
                 Value(x) / Value(y)
             continue
-        _check_grads(lambda a, b: a / b, [x, y], [_exact(lambda: 1 / Decimal(y)),
-                                                  _exact(lambda: -Decimal(x) / Decimal(y) ** 2)])
+        _check_grads(lambda a, b: a / b, [x, y], [_exact(lambda y=y: 1 / Decimal(y)),
+                                                  _exact(lambda y=y: -Decimal(x) / Decimal(y) ** 2)])
 
 
 # ----- compile follows the same policy ------------------------------------------------------------------------------
