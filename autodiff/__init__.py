@@ -5,7 +5,7 @@ from .functional import grad, value_and_grad, hessian
 from .gradcheck import gradcheck, GradcheckError
 from .draw import draw, save_svg, GraphvizMissing
 from .animate import animate
-from .compile import compile  # noqa: F401 (public, but not in __all__: see below)
+from .compile import compile as compile  # public, but not in __all__: see below
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", "grad_computed", "no_grad",
            "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",

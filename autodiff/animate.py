@@ -5,11 +5,12 @@ script rewrites texts and classes. No network access at all: the page's Content-
 """
 import html
 import json
+import os
 import re
 from pathlib import Path
 
-from .draw import Graph, load_graphviz, fmt, render
-from .engine import Constant, backprop
+from .draw import Graph, fmt, load_graphviz, render
+from .engine import Constant, Value, backprop
 from .files import atomic_write
 
 __all__ = ["animate"]
@@ -34,7 +35,7 @@ def _name(node, graph):
     return f"[{node.op}] {fmt(node.data)}" if node.op else f"the input {fmt(node.data)}"
 
 
-def animate(root, path, rankdir="LR", max_nodes=300):
+def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_nodes: int = 300) -> Path:
     """Write an HTML page to `path` that steps through root.backward(): play/pause, step, slider, arrow keys.
 
     Each step is one node whose local chain rule runs, in the engine's real order: that node is highlighted, the

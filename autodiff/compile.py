@@ -8,12 +8,15 @@ parameters and new data (of the same shapes) only run that function.
 Tracing records what happened on the first call: control flow that depends on data (an `if` on `.data`) is frozen
 into the program the way it went then. A call whose data have other sizes is traced again.
 """
+from __future__ import annotations
+
 import builtins
 import functools
 import math
 import numbers
 import operator
 import re
+from typing import Any, Callable, Iterable, overload
 
 from . import engine
 from .engine import Constant, Parameter, Value, add_grad, recording_on, topological_order
@@ -49,7 +52,14 @@ def templates(op):
     return tuple(re.sub(r"\b(x|y|out)\b", r"{\1}", f) for f in forms)  # (pow_ keeps its guard: no complex)
 
 
-def compile(fn, params=None, *, has_aux=False):
+@overload
+def compile(fn: Callable[..., Any], params: None = None, *, has_aux: bool = False) -> Compiled: ...
+@overload
+def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, has_aux: bool = False) -> CompiledStep: ...
+
+
+def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *,
+            has_aux: bool = False) -> Compiled | CompiledStep:
     """Trace a loss once; later calls replay its forward and backward pass as straight-line Python.
 
     By reference, as one trains with backward(): `step = compile(fn, model.parameters())` (or `compile(fn, model)`:
@@ -86,7 +96,7 @@ class Compiled:
     def __repr__(self):
         return f"<compiled {self.__name__}: {len(self.programs)} program(s)>"
 
-    def __call__(self, param_values, *data):
+    def __call__(self, param_values: Iterable[float], *data: Any) -> Any:  # (value, grads); with aux, see compile
         params = _floats(param_values)
         flat, key = _data(data)
         program = self.programs.get((len(params), key))
@@ -129,7 +139,7 @@ class CompiledStep(Compiled):
     def __repr__(self):
         return f"<compiled {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
 
-    def __call__(self, *data):
+    def __call__(self, *data: Any) -> Any:  # the loss, a float; with has_aux, (loss, aux)
         params = _floats([p.data for p in self.params], self.params)
         flat, key = _data(data)
         program = self.programs.get(key)

@@ -9,6 +9,7 @@ import sys
 import tempfile
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from .engine import Constant, Parameter, Value, grad_computed, topological_order
 from .files import atomic_write
@@ -288,7 +289,8 @@ class Graph:
             dot.edge(source, dest, label=f"x{n}" if n > 1 else "", style="dashed")
 
 
-def draw(root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500):
+def draw(root: Value, rankdir: str = "LR", show_grad: bool = True, show_local: bool = True,
+         max_nodes: int = 500) -> Any:
     """The graph that computed `root` as a graphviz.Digraph: a record per Value (label, data, grad), a small node
     per op, one edge per use of a Value, and the local derivative on each edge.
 
@@ -297,7 +299,7 @@ def draw(root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500):
     return Graph(root, rankdir, show_grad, show_local, max_nodes).digraph(_digraph_class())
 
 
-def save_svg(root, path, **options):
+def save_svg(root: Value, path: str | os.PathLike[str], **options: Any) -> Path:
     """Draw `root` and write the picture to `path` as SVG (atomically); returns the path.
 
     Without Graphviz, raises GraphvizMissing (saying how to install it) after writing the DOT source to path.dot.

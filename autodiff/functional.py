@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import functools
 import numbers
+from typing import Any, Callable
 
 from .engine import Op, Value, backprop, recording_on, topological_order
 from .errors import real, show
@@ -90,7 +91,8 @@ def _higher(args):
     return _depth.get() > 0 or any(isinstance(a, Value) for a in args)
 
 
-def value_and_grad(f, argnums=0, *, _name="value_and_grad"):
+def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *,
+                   _name: str = "value_and_grad") -> Callable[..., tuple[Any, Any]]:
     """A function that returns (f(*args), the gradient of f with respect to the arguments in argnums)."""
     nums, single = _argnums(argnums, _name)
 
@@ -107,7 +109,7 @@ def value_and_grad(f, argnums=0, *, _name="value_and_grad"):
     return value_and_df
 
 
-def grad(f, argnums=0):
+def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """A function that returns the derivative of f with respect to argument argnums (a tuple gives a tuple).
 
     >>> grad(lambda x: x ** 3)(2.0)
@@ -124,7 +126,7 @@ def grad(f, argnums=0):
     return df
 
 
-def hessian(f, argnums=None):
+def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None) -> Callable[..., list[list[Any]]]:
     """A function that returns the matrix of second derivatives of f, as a list of lists (all arguments by default).
 
     >>> hessian(lambda x, y: x * x * y)(1.0, 2.0)

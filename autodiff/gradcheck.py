@@ -1,6 +1,7 @@
 """gradcheck: compare the engine's derivatives with central differences, for use in unit tests."""
 import math
 import numbers
+from typing import Any, Callable, Iterable
 
 from .engine import Value, no_grad
 from .errors import real, show
@@ -12,12 +13,13 @@ __all__ = ["gradcheck", "GradcheckError"]
 class GradcheckError(AssertionError):
     """Derivatives that disagree with central differences; the message is a table, worst first."""
 
-    def __init__(self, message, rows=()):
+    def __init__(self, message: str, rows: Iterable[tuple[Any, ...]] = ()) -> None:
         super().__init__(message)
         self.rows = list(rows)  # (input, analytic, numeric, abs error, allowed), worst first
 
 
-def gradcheck(f, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, order=1):
+def gradcheck(f: Callable[..., Any], inputs: Iterable[float | Value], *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, order: int = 1) -> bool:
     """Check f's gradient (and, with order=2, its second derivatives) at `inputs` against central differences.
 
     `f` takes floats or Values and returns a Value. Returns True, or raises GradcheckError with a table.

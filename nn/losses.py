@@ -1,6 +1,9 @@
 """Losses, each the mean over a list of samples (PyTorch's default reduction), built from Value ops only."""
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Sequence
 
 from autodiff import Value, exp, log
 from autodiff.errors import show
@@ -44,13 +47,13 @@ def _mean(terms):
     return _sum(terms) * (1.0 / len(terms))
 
 
-def mse_loss(preds, targets):
+def mse_loss(preds: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
     """mean_i (pred_i - target_i)^2."""
     preds, targets = _pairs(preds, targets, "mse_loss")
     return _mean([(p - t) ** 2 for p, t in zip(preds, targets)])
 
 
-def hinge_loss(scores, labels):
+def hinge_loss(scores: Sequence[Value | float], labels: Sequence[Value | float]) -> Value:
     """mean_i relu(1 - y_i * score_i), the max-margin loss, for labels y_i in {-1, +1}."""
     scores, labels = _pairs(scores, labels, "hinge_loss")
     for i, y in enumerate(labels):
@@ -67,7 +70,7 @@ def _softplus(z):
     return log(1 + exp(z))
 
 
-def binary_cross_entropy(logits, targets):
+def binary_cross_entropy(logits: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
     """mean_i [softplus(z_i) - y_i z_i] = -[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))], on logits z.
 
     Stable for logits of any size; targets are probabilities in [0, 1] (usually the labels 0 and 1).
@@ -79,7 +82,7 @@ def binary_cross_entropy(logits, targets):
     return _mean([_softplus(z) - y * z for z, y in zip(logits, targets)])
 
 
-def cross_entropy(logits, target):
+def cross_entropy(logits: Sequence[Value | float], target: int) -> Value:
     """-log softmax(logits)[target] = logsumexp(logits) - logits[target], for one sample and its integer class."""
     logits = [logits] if isinstance(logits, Value) else list(logits)
     if not logits:

@@ -3,15 +3,21 @@
 Notation of the notes: a neuron j computes net_j = sum_k w_kj o_k + b_j and outputs o_j = phi(net_j); the bias is the
 weight of an extra input that is always 1 (the "augmented weight").
 """
+from __future__ import annotations
+
 import contextlib
 import math
+import os
 import random
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 from autodiff import Parameter, Value
 
 from .serialize import read_model, write_model
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+M = TypeVar("M", bound="Module")
+Inputs = Sequence["Value | float"] | Value | float
 
 # name: (phi, the gain of the initialisation; see Neuron)
 ACTIVATIONS = {
@@ -50,18 +56,18 @@ class Module:
 
     _name = ""  # this module's dotted name inside the model that holds it
 
-    def named_parameters(self):
+    def named_parameters(self) -> list[tuple[str, Value]]:
         """[(dotted name, Value)] in a fixed order: attributes in definition order, lists and tuples by index.
 
         A Value (or module) reachable twice is listed once, under its first name.
         """
         return [(name, obj) for name, obj, _, _ in self._walk(once=True) if isinstance(obj, Value)]
 
-    def named_modules(self):
+    def named_modules(self) -> list[tuple[str, Module]]:
         """[(dotted name, Module)] for this module ('') and every module inside it, in the same order."""
         return [("", self)] + [(name, obj) for name, obj, _, _ in self._walk(once=True) if isinstance(obj, Module)]
 
-    def _walk(self, once):
+    def _walk(self, once: bool) -> list[tuple[str, Any, Any, Any]]:
         """(dotted name, object, holder, key) for every Value and Module held by this module: its public attributes
         in definition order, lists and tuples by index, depth first (iteratively: deep models cannot hit the
         recursion limit). With once=True, each object once, at its first place; else every place it is held,
@@ -88,17 +94,17 @@ class Module:
                                    and isinstance(v, (Value, Module, list, tuple))]))
         return found
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """Every parameter Value, in the order of named_parameters()."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls)."""
         for p in self.parameters():
             p.grad = 0.0
 
     @contextlib.contextmanager
-    def using(self, params):
+    def using(self: M, params: Iterable[Value]) -> Iterator[M]:
         """Run the model with these Values as its parameters (in parameters() order); its own come back after.
 
         For functions of the parameters, such as autodiff.compile's loss_fn(params, *data).
@@ -117,7 +123,7 @@ class Module:
         finally:
             self._replace({id(b): a for a, b in zip(own, params)})
 
-    def _replace(self, mapping):
+    def _replace(self, mapping: dict[int, Value]) -> None:
         """Put mapping[id(v)] wherever a parameter v is held (every place, if it is shared)."""
         places = [(holder, key, mapping[id(v)]) for _, v, holder, key in self._walk(once=False)
                   if isinstance(v, Value) and id(v) in mapping]
@@ -131,11 +137,11 @@ class Module:
             else:
                 holder[key] = new
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, float]:
         """{dotted name: float}, every parameter's value."""
         return {name: p.data for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state, *, source="state_dict"):
+    def load_state_dict(self, state: dict[str, float], *, source: str = "state_dict") -> None:
         """Set every parameter from `state`; on any problem raise ValueError and change nothing."""
         params = dict(self.named_parameters())
         if not isinstance(state, dict):
@@ -163,15 +169,15 @@ class Module:
         for name, p in params.items():  # all checked: now change the model
             p.data = values[name]
 
-    def config(self):
+    def config(self) -> dict[str, Any] | None:
         """The arguments that rebuild this module's architecture (None if unknown)."""
         return None
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to a versioned JSON file, atomically: a failure leaves any old file as it was."""
         write_model(path, type(self).__name__, self.config(), self.state_dict())
 
-    def load(self, path=None):
+    def load(self: M, path: str | os.PathLike[str] | None = None) -> M:
         """Load saved parameters into this model (a ValueError naming the file changes nothing); returns the model.
 
         For a new model built from a file, use Model.from_file(path).
@@ -185,7 +191,7 @@ class Module:
         return self
 
     @classmethod
-    def from_file(cls, path):
+    def from_file(cls: type[M], path: str | os.PathLike[str]) -> M:
         """Build a model of this class from a file written by save(), architecture and all."""
         kind, config, state = read_model(path)
         if kind != cls.__name__ or config is None:
@@ -205,16 +211,16 @@ class Module:
         return model
 
     @classmethod
-    def parameter_count(cls, config):
+    def parameter_count(cls, config: dict[str, Any]) -> int | None:
         """How many parameters a model of this class built from `config` has, without building it (None if the
         class does not say); a ValueError if the config is not valid."""
         return None
 
-    def _same_architecture(self, config):
+    def _same_architecture(self, config: dict[str, Any]) -> dict[str, Any]:
         """The config as compared with another model's (MLP: a hidden activation without hidden layers is moot)."""
         return config
 
-    def _check_file(self, path, kind, config):
+    def _check_file(self, path: Any, kind: Any, config: Any) -> None:
         if kind != type(self).__name__:
             raise ValueError(f"{path}: wrong architecture: the file holds a {kind}, this model is a "
                              f"{type(self).__name__}")
@@ -225,7 +231,7 @@ class Module:
                              for k in mine if config.get(k) != mine.get(k))
             raise ValueError(f"{path}: wrong architecture: {diff or _short(config)}")
 
-    def _name_parameters(self):
+    def _name_parameters(self) -> None:
         """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
         for name, obj, _, _ in self._walk(once=True):
             if isinstance(obj, Value):
@@ -251,7 +257,7 @@ class Neuron(Module):
     otherwise): small and random, as the notes ask. b starts at 0.
     """
 
-    def __init__(self, nin, activation="relu", rng=None):
+    def __init__(self, nin: int, activation: str = "relu", rng: random.Random | int | None = None) -> None:
         _count(nin, "nin", "Neuron")
         self._phi = _activation(activation, "Neuron")
         self.activation = activation
@@ -262,7 +268,7 @@ class Neuron(Module):
         self.b = Parameter(0.0)
         self._name_parameters()
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> Value:
         x = _inputs(x, len(self.w), "Neuron")
         net = self.b
         for w, xi in zip(self.w, x):
@@ -272,39 +278,40 @@ class Neuron(Module):
             out.label = self._name  # the neuron's output carries its name: drawings group by it
         return out
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"nin": len(self.w), "activation": self.activation}
 
     @classmethod
-    def parameter_count(cls, config):
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         return _count(config.get("nin"), "nin", "Neuron") + 1
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
 
 class Layer(Module):
     """nout neurons that see the same inputs; calling it always returns a list, even of one."""
 
-    def __init__(self, nin, nout, activation="relu", rng=None):
+    def __init__(self, nin: int, nout: int, activation: str = "relu",
+                 rng: random.Random | int | None = None) -> None:
         _count(nin, "nin", "Layer")
         _count(nout, "nout", "Layer")
         _activation(activation, "Layer")
         self.neurons = [Neuron(nin, activation, rng) for _ in range(nout)]
         self._name_parameters()
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> list[Value]:
         x = _inputs(x, len(self.neurons[0].w), "Layer")
         return [n(x) for n in self.neurons]
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"nin": len(self.neurons[0].w), "nout": len(self.neurons), "activation": self.neurons[0].activation}
 
     @classmethod
-    def parameter_count(cls, config):
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         return (_count(config.get("nin"), "nin", "Layer") + 1) * _count(config.get("nout"), "nout", "Layer")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         c = self.config()
         return f"Layer({c['nin']}, {c['nout']}, activation={c['activation']!r})"
 
@@ -315,7 +322,8 @@ class MLP(Module):
     Calling it always returns a list (of one Value for one output). The same seed gives the same model.
     """
 
-    def __init__(self, nin, nouts, activation="relu", output_activation="linear", seed=None):
+    def __init__(self, nin: int, nouts: int | Sequence[int], activation: str = "relu",
+                 output_activation: str = "linear", seed: int | None = None) -> None:
         _count(nin, "nin", "MLP")
         if isinstance(nouts, int) and not isinstance(nouts, bool):
             nouts = [nouts]
@@ -333,18 +341,18 @@ class MLP(Module):
                        for i in range(len(nouts))]
         self._name_parameters()
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> list[Value]:
         x = _inputs(x, len(self.layers[0].neurons[0].w), "MLP")  # the error names the model the user called
         for layer in self.layers:
             x = layer(x)
         return x
 
-    def config(self):
+    def config(self) -> dict[str, Any]:
         return {"nin": len(self.layers[0].neurons[0].w), "nouts": [len(la.neurons) for la in self.layers],
                 "activation": self.activation, "output_activation": self.output_activation}
 
     @classmethod
-    def parameter_count(cls, config):
+    def parameter_count(cls, config: dict[str, Any]) -> int:
         nouts = config.get("nouts")
         nouts = [nouts] if isinstance(nouts, int) and not isinstance(nouts, bool) else nouts
         if not isinstance(nouts, (list, tuple)) or not nouts:
@@ -353,24 +361,24 @@ class MLP(Module):
                                                              for n in nouts]
         return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
-    def _same_architecture(self, config):
+    def _same_architecture(self, config: dict[str, Any]) -> dict[str, Any]:
         nouts = config.get("nouts")
         if isinstance(nouts, list) and len(nouts) == 1:  # no hidden layer: the hidden activation is never used
             return {k: v for k, v in config.items() if k != "activation"}
         return config
 
-    def to_torch(self, dtype=None):
+    def to_torch(self, dtype: Any = None) -> Any:
         """An equivalent torch.nn.Sequential (same weights, outputs and gradients), in float64 unless dtype says."""
         from .interop import to_torch
         return to_torch(self, dtype)
 
     @classmethod
-    def from_torch(cls, seq):
+    def from_torch(cls, seq: Any) -> MLP:
         """An MLP with the weights of a torch.nn.Sequential of Linear layers and activations."""
         from .interop import from_torch
         return from_torch(cls, seq)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         c = self.config()
         return (f"MLP({c['nin']}, {c['nouts']}, activation={c['activation']!r}, "
                 f"output_activation={c['output_activation']!r})")

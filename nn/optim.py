@@ -1,6 +1,9 @@
 """Optimizers with PyTorch's update rules: they read each parameter's .grad and change its .data."""
+from __future__ import annotations
+
 import math
 import numbers
+from typing import Iterable
 
 from autodiff import Value
 
@@ -18,7 +21,7 @@ def _hyper(name, value, where, upper=None):
 class Optimizer:
     """Holds the parameters; zero_grad() clears their gradients, step() updates them."""
 
-    def __init__(self, params, where):
+    def __init__(self, params: Iterable[Value], where: str) -> None:
         if hasattr(params, "parameters") or not hasattr(params, "__iter__"):
             raise TypeError(f"{where}: expected the parameters to optimize, got {type(params).__name__}; "
                             f"pass model.parameters()")
@@ -30,11 +33,11 @@ class Optimizer:
                 raise ValueError(f"{where}: parameter {i} is a {type(p).__name__}, expected a Value")
         self.params = params
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "params" and not k.startswith("_"))
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's .grad to 0.0."""
         for p in self.params:
             p.grad = 0.0
@@ -43,14 +46,14 @@ class Optimizer:
 class SGD(Optimizer):
     """p -= lr * v, with g = grad + weight_decay * p and v = momentum * v + g (v = g on the first step)."""
 
-    def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, "SGD")
         self.lr = _hyper("lr", lr, "SGD")
         self.momentum = _hyper("momentum", momentum, "SGD")
         self.weight_decay = _hyper("weight_decay", weight_decay, "SGD")
         self._velocity = None
 
-    def step(self):
+    def step(self) -> None:
         """One update of every parameter from its current .grad."""
         grads = [p.grad + self.weight_decay * p.data for p in self.params]
         if self.momentum:
@@ -66,7 +69,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba), as torch.optim.Adam: weight decay is added to the gradient (not decoupled)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, "Adam")
         self.lr = _hyper("lr", lr, "Adam")
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -78,7 +82,7 @@ class Adam(Optimizer):
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)
 
-    def step(self):
+    def step(self) -> None:
         """One update of every parameter from its current .grad."""
         b1, b2 = self.betas
         self._t += 1
