@@ -13,3 +13,22 @@ __all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", 
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 # autodiff.compile is public too, but left out of __all__: `from autodiff import *` must not hide Python's compile
 __version__ = "0.1.0"
+
+
+def _warn_if_nn_is_shadowed():
+    """autodiff's nn sits beside it; a learner's own nn.py (next to a notebook) would be imported instead: say so."""
+    import importlib.util
+    import os
+    import sys
+    import warnings
+    ours = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "nn")
+    module = sys.modules.get("nn")
+    spec = module.__spec__ if module is not None else importlib.util.find_spec("nn")
+    found = os.path.abspath(getattr(spec, "origin", None) or "") if spec is not None else ""
+    if found and os.path.isdir(ours) and not found.startswith(ours + os.sep):
+        warnings.warn(f"the module nn that Python finds is {found}, not autodiff's nn ({ours}), so `from nn import "
+                      f"MLP` would import that one; rename your own nn.py (or folder), or work in another folder",
+                      stacklevel=3)
+
+
+_warn_if_nn_is_shadowed()

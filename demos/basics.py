@@ -1,13 +1,17 @@
 """A five-minute tour of the engine: an expression, backward(), higher derivatives, a new op, gradcheck.
 
-Run it with:  python demos/basics.py
+Run it with:  .venv/bin/python demos/basics.py        (after the README's quick start made .venv/)
 """
+import argparse
 import math
+import sys
 
 from autodiff import Value, grad, gradcheck, hessian, no_grad, primitive
 
 
-def main():
+def main(argv=()):
+    argparse.ArgumentParser(description="A five-minute tour of the engine: an expression, backward(), higher "
+                                        "derivatives, a new op, gradcheck. It takes no options.").parse_args(list(argv))
     print("1. An expression, and backward() to fill in every gradient")
     x, y = Value(2.0, label="x"), Value(-3.0, label="y")
     z = x * y + (x * x).tanh() + y.exp()
@@ -49,4 +53,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -10,8 +10,9 @@ layer l (nn's name: layers.{l-1}.neurons.{j}.w.{k}) and biases b^l_j (the augmen
     dC/dw_jk = delta_j o_k     dC/db_j = delta_j                                    gradient
     Delta w = -mu dC/dw                                                             gradient descent
 
-Run it with:  python demos/delta_rule.py
+Run it with:  .venv/bin/python demos/delta_rule.py        (after the README's quick start made .venv/)
 """
+import argparse
 import math
 import random
 import sys
@@ -108,7 +109,10 @@ def example(seed=0, activation="tanh", output_activation="sigmoid", sizes=(3, [4
     return model, xs, ys
 
 
-def main():
+def main(argv=()):
+    argparse.ArgumentParser(description="The delta rule of the notes, by hand with plain floats, next to backward() "
+                                        "on the same nn model; prints both for every parameter and their largest "
+                                        "difference. It takes no options.").parse_args(list(argv))
     model, xs, ys = example()
     rows = compare(model, xs, ys)
     print(f"{model}, {len(xs)} samples, C = 1/N sum_n 1/2 sum_j (o_j - y_j)^2\n")
@@ -129,4 +133,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,6 +1,6 @@
 """Train a small MLP on two interleaving half-moons, the classic demo of a scalar engine, and draw what it learned.
 
-Run it with:  python demos/moons.py            (python demos/moons.py --help lists every flag)
+Run it with:  .venv/bin/python demos/moons.py     (--help lists every flag; .venv/ is the README's quick start's)
 """
 import argparse
 import math

@@ -9,7 +9,8 @@ import pytest
 DEMOS = Path(__file__).resolve().parent.parent / "demos"
 
 
-def test_basics_demo_runs_and_its_numbers_agree_with_the_hand_derivations(capsys):
+def test_basics_demo_runs_and_its_numbers_agree_with_the_hand_derivations(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["basics.py"])
     runpy.run_path(str(DEMOS / "basics.py"), run_name="__main__")
     out = capsys.readouterr().out
     for line in out.splitlines():
@@ -107,3 +108,13 @@ def test_demo_compiled_and_eager_training_agree():
     a, b = moons.MLP(2, [16, 16, 1], seed=2), moons.MLP(2, [16, 16, 1], seed=2)
     assert moons.train(a, X, y, steps=3, compiled=True) == moons.train(b, X, y, steps=3, compiled=False)
     assert a.state_dict() == b.state_dict()
+
+
+@pytest.mark.parametrize("demo", ["basics.py", "delta_rule.py", "moons.py", "benchmark.py"])
+def test_every_demo_answers_help_and_its_docstring_gives_the_venv_command(demo):
+    import subprocess
+    out = subprocess.run([sys.executable, str(DEMOS / demo), "--help"], capture_output=True, text=True, timeout=60,
+                         cwd=DEMOS.parent)
+    assert out.returncode == 0 and out.stdout.startswith("usage:"), (out.stdout[:200], out.stderr[-500:])
+    doc = (DEMOS / demo).read_text().split('"""')[1]
+    assert ".venv/bin/python" in doc and "  python demos" not in doc

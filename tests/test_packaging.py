@@ -44,3 +44,15 @@ def test_the_wheel_gets_the_licence_and_the_type_markers():
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert 'license-files = ["LICENSE"]' in pyproject and '"py.typed"' in pyproject
     assert (ROOT / "autodiff" / "py.typed").exists() and (ROOT / "nn" / "py.typed").exists()
+
+
+def test_a_learners_own_nn_py_is_pointed_out_when_autodiff_is_imported(tmp_path):
+    import subprocess
+    import sys
+    (tmp_path / "nn.py").write_text("x = 1\n")  # a learner's file next to their notebook
+    out = subprocess.run([sys.executable, "-c", "import autodiff"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert "not autodiff's nn" in out.stderr and str(tmp_path / "nn.py") in out.stderr and "rename" in out.stderr
+    quiet = subprocess.run([sys.executable, "-W", "error", "-c", "import autodiff, nn; nn.MLP"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stderr == ""
