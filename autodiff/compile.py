@@ -19,7 +19,7 @@ import re
 from typing import Any, Callable, Iterable, overload
 
 from . import engine
-from .engine import Constant, Parameter, Value, add_grad, recording_on, topological_order
+from .engine import Constant, Parameter, Value, add_grads, grad_computed, recording_on, topological_order
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
@@ -36,8 +36,8 @@ __all__ = ["compile"]
 # addition per checked value: an inf or nan that appears in the program reaches the loss or a gradient through
 # every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
 # Anything not finite there, with finite inputs, runs the call eagerly, which raises the engine's error.
-PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt, engine.leaky,
-               engine.sin, engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
+PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt, engine.sin,
+               engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
 GLOBALS = {"_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
 
@@ -108,6 +108,7 @@ class Compiled:
         if not isinstance(result, tuple):
             return program.decide(result, params, flat, lambda: self.eager(params, data))
         value, grads, aux = result
+        grads = [g + 0.0 for g in grads]  # as eager: a leaf's pass starts from 0.0 (so no -0.0 comes back)
         return ((value, _unflatten(program.aux_shape, iter(aux))), grads) if self.has_aux else (value, grads)
 
     def eager(self, params, data):
@@ -148,11 +149,20 @@ class CompiledStep(Compiled):
                                                    lambda leaves, d: self.loss_fn(*d), data)
         result = program.run(params, flat)
         if not isinstance(result, tuple):
-            return program.decide(result, params, flat, lambda: self.eager(data))
+            before = [(p, p.grad if grad_computed(p) else None) for p in self.params]
+            try:
+                return program.decide(result, params, flat, lambda: self.eager(data))
+            except RuntimeError:  # a bug in the program: the eager pass it compared with must not count
+                for p, old in before:
+                    if old is None:
+                        del p.grad
+                    else:
+                        p.grad = old
+                raise
         value, grads, aux = result
-        for p, g, reached in zip(self.params, grads, program.reached):
-            if reached:  # as backward() does for a leaf it reaches: old grad (or 0.0) + this pass's
-                add_grad(p, g)
+        # as backward() does for a leaf it reaches: old grad (or 0.0) + this pass's
+        reached = program.reached
+        add_grads([p for p, r in zip(self.params, reached) if r], [g for g, r in zip(grads, reached) if r])
         return (value, _unflatten(program.aux_shape, iter(aux))) if self.has_aux else value
 
     def eager(self, data):
@@ -184,7 +194,8 @@ class Program:
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source, self.reached = _generate(loss, leaves, inputs, aux_nodes, order, loss_order)
         self.name = name
-        self.finite_constants = finite([n.data for n in order if n.grad_fn is None and n not in leaves])
+        mine = set(leaves)
+        self.finite_constants = finite([n.data for n in order if n.grad_fn is None and n not in mine])
         namespace = dict(GLOBALS)
         for op in {n.grad_fn for n in order if n.grad_fn is not None and not n.grad_fn.formulas}:
             namespace[_fname(op)] = _as_float(op.forward, op.name, None)
@@ -203,8 +214,7 @@ class Program:
             value, grads, aux, check = self.fn(params, flat)
         except (ArithmeticError, ValueError) as e:
             return e
-        total = value + check + sum(grads)
-        if total - total:
+        if value - value or check or sum(map(operator.sub, grads, grads)):  # x - x: 0.0 if finite, else nan
             return None  # an inf or nan somewhere: the eager engine's error, or IEEE's numbers
         return value, grads, aux
 
@@ -491,6 +501,7 @@ def _instances(loss_order, index, inputs, uses, roots):
         count[s] = count.get(s, 0) + 1
     instances, classes, forms = {}, [], {}
     covered = set()
+    budget = 4 * len(loss_order)  # the walks below, in nodes: past it, stop looking (tracing stays linear)
     for at in range(len(loss_order) - 1, -1, -1):
         root = loss_order[at]
         if root.grad_fn is None or root in covered or count[sig[root]] < 4:
@@ -498,6 +509,8 @@ def _instances(loss_order, index, inputs, uses, roots):
         # its op nodes, walking back through the engine's order: in a piece of its own they come right before
         # it, with only leaves between them (the same order for every piece of a class)
         nodes, expected, internal, k = [], {root}, {}, at
+        if budget < 0:
+            break
         while expected and k >= 0:
             n = loss_order[k]
             k -= 1
@@ -507,6 +520,7 @@ def _instances(loss_order, index, inputs, uses, roots):
                 break  # one of them came earlier: something outside uses it
             expected.discard(n)
             nodes.append(n)
+            budget -= 1
             for p in n.parents:
                 if p.grad_fn is not None:
                     internal[p] = internal.get(p, 0) + 1

@@ -742,6 +742,13 @@ def add_grad(leaf, g):
     leaf.grad = (0.0 if old is None else old) + g
 
 
+def add_grads(leaves, grads):
+    """add_grad for each leaf, one pass at a time (as backward(): threads that share leaves add every share)."""
+    with _passes:
+        for leaf, g in zip(leaves, grads):
+            add_grad(leaf, g)
+
+
 def _old_grad(leaf):
     """What a leaf's grad was before the pass: a float, or None if not computed (or set to None, as in PyTorch)."""
     old = _GRAD.__get__(leaf) if grad_computed(leaf) else None

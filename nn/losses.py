@@ -1,11 +1,12 @@
 """Losses, each the mean over a list of samples (PyTorch's default reduction), built from Value ops only."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Sequence
 
-from autodiff import Value, exp, log
+from autodiff import Value, exp, primitive, sigmoid
 from autodiff.errors import show
 
 __all__ = ["mse_loss", "hinge_loss", "binary_cross_entropy", "cross_entropy"]
@@ -63,11 +64,32 @@ def hinge_loss(scores: Sequence[Value | float], labels: Sequence[Value | float])
     return _mean([(1 - y * s).relu() for s, y in zip(scores, labels)])
 
 
-def _softplus(z):
-    """log(1 + e^z) without overflow: z + log(1 + e^-z) for z >= 0, log(1 + e^z) below (both smooth, equal at 0)."""
-    if (z.data if isinstance(z, Value) else z) >= 0:
-        return z + log(1 + exp(-z))
-    return log(1 + exp(z))
+@primitive(sigmoid)  # d/dz softplus(z) = sigmoid(z), itself an op: differentiable again
+def softplus(z):
+    """log(1 + e^z) without overflow, as one op (so that autodiff.compile replays its branch, not freezes it):
+    z + log1p(e^-z) for z >= 0, log1p(e^z) below."""
+    return z + math.log1p(math.exp(-z)) if z >= 0 else math.log1p(math.exp(z))
+
+
+@functools.cache
+def _logsumexp(n):
+    """log(sum_i e^(z_i)) of n inputs as one op, computed around the largest z (exp never overflows); its
+    derivatives are the softmax, e^(z_i - logsumexp(z)), differentiable again."""
+    def forward(*zs):
+        m = max(zs)
+        return m + math.log(math.fsum(math.exp(z - m) for z in zs))
+
+    def softmax(i):
+        def d(*zs):
+            if any(isinstance(z, Value) for z in zs):  # a higher-order pass: the same, with ops
+                return exp(zs[i] - op(*zs))
+            m = max(zs)
+            e = [math.exp(z - m) for z in zs]
+            return e[i] / math.fsum(e)  # around the largest z: exact to rounding even for huge logits
+        return d
+
+    op = primitive(*[softmax(i) for i in range(n)], name="logsumexp")(forward)
+    return op
 
 
 def binary_cross_entropy(logits: Sequence[Value | float], targets: Sequence[Value | float]) -> Value:
@@ -79,7 +101,7 @@ def binary_cross_entropy(logits: Sequence[Value | float], targets: Sequence[Valu
     for i, y in enumerate(targets):
         if not 0.0 <= _number(y, i, "binary_cross_entropy") <= 1.0:
             raise ValueError(f"binary_cross_entropy: target {i} is {y!r}; targets are probabilities in [0, 1]")
-    return _mean([_softplus(z) - y * z for z, y in zip(logits, targets)])
+    return _mean([softplus(z) - y * z for z, y in zip(logits, targets)])
 
 
 def cross_entropy(logits: Sequence[Value | float], target: int) -> Value:
@@ -95,6 +117,5 @@ def cross_entropy(logits: Sequence[Value | float], target: int) -> Value:
     if not 0 <= target < len(logits):
         raise ValueError(f"cross_entropy: class {target} is out of range for {len(logits)} logits "
                          f"(classes are 0..{len(logits) - 1})")
-    # log-sum-exp around the largest logit m: exp never overflows, and since m is a constant the gradient is exact
-    m = max(z.data if isinstance(z, Value) else float(z) for z in logits)
-    return log(_sum([exp(z - m) for z in logits])) + m - logits[target]
+    lse = _logsumexp(len(logits))(*logits)  # one op: no branch on the data for autodiff.compile to freeze
+    return (lse if isinstance(lse, Value) else Value(lse)) - logits[target]

@@ -250,3 +250,72 @@ def test_a_long_program_is_compiled_in_pieces_with_the_same_floats(monkeypatch):
     model.zero_grad()
     pieces(X, y)  # again, from the compiled pieces
     assert _bits([p.grad for p in model.parameters()]) == _bits(expected)
+
+
+# ----- found by an adversarial review -------------------------------------------------------------------------------
+
+def test_threads_sharing_one_compiled_step_add_every_share():
+    import sys
+    import threading
+    ws = [Value(1.0) for _ in range(50)]
+    step = autodiff.compile(lambda x: sum((w * x for w in ws), Value(0.0)), ws)
+    step(1.0)
+    for w in ws:
+        w.grad = 0.0
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=lambda: [step(1.0) for _ in range(100)]) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert {w.grad for w in ws} == {800.0}
+
+
+@pytest.mark.parametrize("loss", ["bce", "ce"])
+def test_losses_with_a_stable_branch_replay_it_instead_of_freezing_it(loss):
+    w = Value(1.0)
+    if loss == "bce":
+        fn = lambda x: nn.binary_cross_entropy([w * x], [1.0])  # noqa: E731
+    else:
+        fn = lambda x: nn.cross_entropy([w * x, w * 0.0 + 0.5], 0)  # noqa: E731
+    step = autodiff.compile(fn, [w])
+    for point in [1.0, -1000.0, 800.0, -3.0]:  # the logits move far from where the trace saw them
+        w.data, w.grad = point, 0.0
+        value = step(1.0)
+        got = w.grad
+        w.grad = 0.0
+        out = fn(1.0)
+        out.backward()
+        assert value == out.data and got == w.grad and math.isfinite(value)
+
+
+def test_a_program_bug_leaves_the_grads_as_they_were(monkeypatch):
+    import sys
+    w = Value(0.5)
+    w.grad = 7.0
+    monkeypatch.setitem(sys.modules["autodiff.compile"].GLOBALS, "tanh",
+                        lambda x: (_ for _ in ()).throw(ValueError("planted")))
+    step = autodiff.compile(lambda x: (w * x).tanh(), [w])
+    with pytest.raises(RuntimeError, match="planted"):
+        step(1.0)
+    assert w.grad == 7.0
+
+
+def test_functional_gradients_have_the_sign_of_zero_eager_gives():
+    step = autodiff.compile(lambda p, x: p[0] * x)
+    value, grads = step([2.0], -0.0)
+    expected = step.eager([2.0], [-0.0])
+    assert _bits([value, *grads]) == _bits([expected[0], *expected[1]])
+
+
+def test_an_overflow_in_a_leaky_relu_slope_is_caught_compiled_as_eager():
+    a, b, x = Value(1.0), Value(1.0), Value(1.0)
+    step = autodiff.compile(lambda: x.leaky_relu(a * b) * x, [a, b, x])
+    step()
+    a.data = b.data = 1e200
+    with pytest.raises(autodiff.RangeError, match=r"\*"):
+        step()
