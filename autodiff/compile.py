@@ -79,6 +79,8 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *,
     if not callable(fn):
         what = "fn(*data)" if params is not None else "loss_fn(params, *data)"
         raise TypeError(f"compile: expected a function {what}, got {type(fn).__name__}")
+    if isinstance(params, bool):  # compile(loss_fn, True): has_aux given by position, as before params existed
+        params, has_aux = None, params
     if params is None:
         return Compiled(fn, has_aux)
     return CompiledStep(fn, _parameters(params), has_aux)

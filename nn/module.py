@@ -182,9 +182,14 @@ class Module:
 
         For a new model built from a file, use Model.from_file(path).
         """
-        if not isinstance(self, Module):  # MLP.load(path), on the class
+        if not isinstance(self, Module):  # MLP.load(path), on the class: a bad file is still refused as such
+            path = self
+            kind, config, state = read_model(path)
+            known = {c.__name__: c for c in _subclasses(Module)}
+            if kind in known and config is not None:
+                known[kind]._check_size(path, config, state)
             raise TypeError(f"load() loads into a model: model.load(path); for a new model from the file "
-                            f"{self!r}, use MLP.from_file(path) (or Layer/Neuron.from_file)")
+                            f"{str(path)!r}, use {kind if kind in known else 'MLP'}.from_file(path)")
         kind, config, state = read_model(path)
         self._check_file(path, kind, config)
         self.load_state_dict(state, source=str(path))
@@ -196,19 +201,24 @@ class Module:
         kind, config, state = read_model(path)
         if kind != cls.__name__ or config is None:
             raise ValueError(f"{path}: holds a {kind}, not a {cls.__name__}")
-        try:
-            n = cls.parameter_count(config)  # from the numbers alone: a file cannot make us build a giant
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
-        if n is not None and n != len(state):
-            raise ValueError(f"{path}: wrong architecture: its config {_short(config)} has {n} parameters but the "
-                             f"file holds {len(state)}; the file is corrupt")
+        cls._check_size(path, config, state)
         try:
             model = cls(**config)
         except (TypeError, ValueError) as e:
             raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
         model.load_state_dict(state, source=str(path))
         return model
+
+    @classmethod
+    def _check_size(cls, path: Any, config: dict[str, Any], state: dict[str, Any]) -> None:
+        """From the numbers alone, before anything is built: the file's architecture has its parameters."""
+        try:
+            n = cls.parameter_count(config)  # a file cannot make us build a giant
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
+        if n is not None and n != len(state):
+            raise ValueError(f"{path}: wrong architecture: its config {_short(config)} has {n} parameters but the "
+                             f"file holds {len(state)}; the file is corrupt")
 
     @classmethod
     def parameter_count(cls, config: dict[str, Any]) -> int | None:
@@ -238,6 +248,15 @@ class Module:
                 obj.label = name
             else:
                 obj._name = name
+
+
+def _subclasses(cls):
+    found, stack = [], [cls]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found.append(sub)
+            stack.append(sub)
+    return found
 
 
 def _short(config):

@@ -29,6 +29,12 @@ def test_round_trip_restores_every_parameter_and_output(saved, model):
     assert rebuilt.config() == model.config() and rebuilt.state_dict() == model.state_dict()
     with pytest.raises(TypeError, match="from_file"):  # one meaning per name: load fills a model, from_file builds
         MLP.load(saved)
+    for bad in ("/dev/zero", saved.parent):  # but a bad file is refused as one, on the class too
+        with pytest.raises(ValueError, match="not a regular file"):
+            MLP.load(bad)
+    _claim(saved, [3000, 3000, 1])
+    with pytest.raises(ValueError, match="9015001"):
+        MLP.load(saved)
 
 
 def test_the_file_is_versioned_readable_json(saved, model):
