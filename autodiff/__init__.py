@@ -15,7 +15,7 @@ __all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", 
 __version__ = "0.1.0"
 
 
-def _warn_if_nn_is_shadowed():
+def _warn_if_nn_is_shadowed() -> None:
     """autodiff's nn sits beside it; a learner's own nn.py (next to a notebook) would be imported instead: say so."""
     import importlib.util
     import os
