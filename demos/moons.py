@@ -11,6 +11,7 @@ from pathlib import Path
 
 import autodiff
 from autodiff import GraphvizMissing, Value, animate, no_grad, save_svg
+from autodiff.engine import topological_order
 from nn import MLP, SGD, hinge_loss
 
 
@@ -127,16 +128,52 @@ def plot(model, X, y, history, out):
     return paths
 
 
-def draw_one_neuron(model, x, out):
-    """One neuron of the first layer on one input: its graph after backward() as SVG, and a step-through page."""
+def most_telling_neuron(model, X, y):
+    """(sample, neuron index) of the first layer whose gradient on one point's loss is largest, among neurons that
+    are active there (relu input > 0) on points the model still gets wrong or barely right (hinge loss > 0):
+    a picture of it has a non-zero number on every edge. Also d(that point's loss)/d(the neuron's output)."""
+    best = None
+    for k, (x, label) in enumerate(zip(X, y)):
+        loss = hinge_loss([model(x)[0]], [label])
+        if loss.data <= 0:
+            continue  # a point beyond the margin teaches nothing: every gradient is 0
+        outputs = _first_layer_outputs(model, loss)
+        model.zero_grad()
+        loss.backward()
+        for j, out in enumerate(outputs):
+            g = out.grad
+            if out.data > 0 and all(v != 0 for v in x) and (best is None or abs(g) > abs(best[2])):
+                best = (k, j, g)
     model.zero_grad()
-    inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(x)]
-    neuron = model.layers[0].neurons[0]
-    output = neuron(inputs)
-    output.backward()
+    return best
+
+
+def _first_layer_outputs(model, loss):
+    """The first layer's outputs (one Value per neuron) inside the graph of loss: found by their labels."""
+    names = {f"layers.0.neurons.{j}": j for j in range(len(model.layers[0].neurons))}
+    found = {}
+    for node in topological_order(loss):
+        if node.label in names and node.grad_fn is not None:
+            found[names[node.label]] = node
+    return [found[j] for j in sorted(found)]
+
+
+def draw_one_neuron(model, X, y, out):
+    """The most telling first-layer neuron on one point (see most_telling_neuron): its graph as SVG after a
+    backward() seeded with d(loss on that point)/d(its output), so every grad shown is d(that loss)/d(that value);
+    and a page that steps through that backward pass. Returns the paths and a sentence saying what they show."""
+    choice = most_telling_neuron(model, X, y)
+    k, j, g = choice if choice is not None else (0, 0, 1.0)
+    model.zero_grad()
+    inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(X[k])]
+    output = model.layers[0].neurons[j](inputs)
+    output.backward(g)
     paths = [save_svg(output, out / "neuron.svg"), animate(output, out / "backprop.html")]
     model.zero_grad()
-    return paths
+    what = (f"{paths[0]} and {paths[1]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, "
+            f"{X[k][1]:.3g}), after backward() seeded with d loss/d output = {g:.3g}: each grad is d(the loss on "
+            f"that point)/d(that value)")
+    return paths, what
 
 
 def parse_args(argv):
@@ -179,7 +216,9 @@ def main(argv=None):
     model.save(args.out / "model.json")
     written.append(args.out / "model.json")
     try:
-        written += draw_one_neuron(model, X[0], args.out)
+        pictures, what = draw_one_neuron(model, X, y, args.out)
+        written += pictures
+        print(what)
     except GraphvizMissing as e:  # the rest of the demo stands without the pictures of the graph
         print(f"note: no graph pictures: {e}", file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in written))

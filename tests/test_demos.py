@@ -1,4 +1,5 @@
 """The demos run and say what they should (the README's first command runs one of them)."""
+import html
 import re
 import runpy
 import sys
@@ -52,7 +53,11 @@ def test_demo_writes_its_pictures_and_model_and_shows_progress(tmp_path, capsys)
     png, svg, model = out / "decision_boundary.png", out / "decision_boundary.svg", out / "model.json"
     neuron, page = out / "neuron.svg", out / "backprop.html"
     assert ElementTree.parse(neuron).getroot().tag.endswith("svg")
-    assert "layers.0.neurons.0.w.0" in neuron.read_text() and "x1" in neuron.read_text()
+    text = neuron.read_text()
+    assert re.search(r"layers\.0\.neurons\.\d+\.w\.0", text) and "x1" in text
+    grads = re.findall(r">grad ([^<]*)<", text)
+    assert len(grads) >= 7 and all(float(html.unescape(g)) != 0 for g in grads), grads  # gradients flowing
+    assert "each grad is d(the loss on that point)/d(that value)" in captured.out
     assert "Content-Security-Policy" in page.read_text()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
