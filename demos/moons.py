@@ -170,9 +170,9 @@ def draw_one_neuron(model, X, y, out):
     output.backward(g)
     paths = [save_svg(output, out / "neuron.svg"), animate(output, out / "backprop.html")]
     model.zero_grad()
-    what = (f"{paths[0]} and {paths[1]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, "
-            f"{X[k][1]:.3g}), after backward() seeded with d loss/d output = {g:.3g}: each grad is d(the loss on "
-            f"that point)/d(that value)")
+    what = (f"{paths[0]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, {X[k][1]:.3g}), after "
+            f"backward() seeded with d loss/d output = {g:.3g}: each grad is d(the loss on that point)/d(that value); "
+            f"{paths[1]} steps through the neuron's own backward() (seed 1)")
     return paths, what
 
 
