@@ -35,9 +35,9 @@ __all__ = ["compile"]
 # The non-finite policy is the eager engine's (an inf or nan from finite operands is an error) at the cost of one
 # addition per checked value: an inf or nan that appears in the program reaches the loss or a gradient through
 # every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
-# Anything not finite there, with finite inputs, runs the call eagerly, which raises the engine's error.
-PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt, engine.sin,
-               engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
+# Anything not finite there runs the call eagerly, which raises the engine's error (or gives IEEE's numbers).
+PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt,
+               engine.sin, engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
 GLOBALS = {"_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
 
@@ -607,16 +607,6 @@ def _forward(node, args):
     if op.formulas:
         return templates(op)[0].format(x=args[0], y=args[1] if len(args) > 1 else None)
     return f"{_fname(op)}({', '.join(args)})"
-
-
-def _derivative_template(node, i):
-    """d(node)/d(parent i) with {x}, {y} and {out} for the values it reads."""
-    op = node.grad_fn
-    if op is engine.power and type(node.parents[1]) is Constant:
-        return "0.0" if node.parents[1].data == 0 else "{c} * {x} ** {c1}"
-    if op.formulas:
-        return templates(op)[1 + i]
-    return "{x}{y}{out}"  # a primitive's derivative function reads every input and the output
 
 
 def _derivative(node, i, names):

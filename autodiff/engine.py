@@ -267,8 +267,8 @@ class Op:
         xs = [a.data if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
-        except (ArithmeticError, ValueError) as e:
-            raise self.forward_error(e, xs) from None  # its message names the op and the operands
+        except (ArithmeticError, ValueError, TypeError) as e:
+            raise self.forward_error(e, xs) from None
         if type(out) is not float or out - out:
             out = self.result(out, xs)
         if not any(isinstance(a, Value) for a in args):
@@ -306,28 +306,31 @@ class Op:
         parents = node.parents
         xs = [p if higher and type(p) is not Constant else p.data for p in parents]
         out = node if higher else node.data
-        numbers = [p.data for p in parents]
+        numbers = [p.data for p in parents] if higher else xs
         grads = []
         for i, (p, rule) in enumerate(zip(parents, self.rules)):
             if type(p) is Constant:
                 grads.append(None)  # nobody asks for the gradient of a number; skipping it spares x**2 a log(x)
                 continue
-            formula = self.formulas and self.formulas[1 + i]
             try:
                 d = rule(*xs, out)
             except (ArithmeticError, ValueError) as e:
                 if finite(numbers):
-                    raise undefined_derivative(self.name, i, numbers, e, formula) from e
+                    raise undefined_derivative(self.name, i, numbers, e, self.formula(i)) from e
                 d = _ieee(rule, xs, out)
             if type(d) is not float:
                 d = derivative_number(self.name, i, numbers, d, higher)
             v = d.data if type(d) is not float else d
             if v - v and finite(numbers):
-                raise non_finite_derivative(self.name, i, numbers, v, formula)
+                raise non_finite_derivative(self.name, i, numbers, v, self.formula(i))
             grads.append(d)
         return grads
 
-    def non_finite(self, node, i, d):
+    def formula(self, i):
+        """The formula of the derivative with respect to input i (None for a primitive), for messages."""
+        return self.formulas and self.formulas[1 + i]
+
+    def non_finite(self, node, i):
         """backward()'s slow path for a derivative that is not finite (or failed: nan): local_grads raises the
         error if every operand is finite; otherwise it is IEEE arithmetic's answer."""
         return self.local_grads(node)[i]
@@ -440,7 +443,7 @@ def _float_step(n, rules):
                 except (ArithmeticError, ValueError):
                     d = nan
                 if d - d:                           # not finite: an error, unless an operand was not finite
-                    d = node.grad_fn.non_finite(node, 0, d)
+                    d = node.grad_fn.non_finite(node, 0)
                 px.grad += g * d
             if type(py) is not Constant:
                 ...
@@ -460,7 +463,7 @@ def _float_step(n, rules):
                   "        except (ArithmeticError, ValueError):",
                   "            d = math.nan",
                   "        if d - d:",
-                  f"            d = node.grad_fn.non_finite(node, {i}, d)",
+                  f"            d = node.grad_fn.non_finite(node, {i})",
                   f"        p{v}.grad += g * d"]
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,7 @@
 """Files that are never half-written: write the whole file beside the target, then rename it over the target."""
 import errno
 import os
+import re
 import stat
 import uuid
 from pathlib import Path
@@ -76,9 +77,10 @@ _unnamed_works = True
 
 def _remove_stale(target):
     """Remove the temporary files that a killed writer of target left (their process is gone)."""
-    for old in target.parent.glob(f".{target.name}.*.tmp"):
-        pid = old.name[len(target.name) + 2:].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+    ours = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]{{12}}\.tmp")  # exactly what we name them
+    for old in target.parent.iterdir():
+        match = ours.fullmatch(old.name)
+        if match and not _alive(int(match.group(1))):
             old.unlink(missing_ok=True)
 
 

@@ -91,9 +91,13 @@ def _higher(args):
     return _depth.get() > 0 or any(isinstance(a, Value) for a in args)
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *,
-                   _name: str = "value_and_grad") -> Callable[..., tuple[Any, Any]]:
+def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
     """A function that returns (f(*args), the gradient of f with respect to the arguments in argnums)."""
+    return _value_and_grad(f, argnums, "value_and_grad")
+
+
+def _value_and_grad(f, argnums, _name):
+    """value_and_grad, with errors that name the function the user called (grad or value_and_grad)."""
     nums, single = _argnums(argnums, _name)
 
     @functools.wraps(f)
@@ -117,7 +121,7 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     >>> grad(grad(lambda x: x ** 3))(2.0)
     12.0
     """
-    vg = value_and_grad(f, argnums, _name="grad")  # errors name grad, the function the user called
+    vg = _value_and_grad(f, argnums, "grad")
 
     @functools.wraps(f)
     def df(*args, **kwargs):

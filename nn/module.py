@@ -190,6 +190,8 @@ class Module:
                 known[kind]._check_size(path, config, state)
             raise TypeError(f"load() loads into a model: model.load(path); for a new model from the file "
                             f"{str(path)!r}, use {kind if kind in known else 'MLP'}.from_file(path)")
+        if path is None:
+            raise TypeError(f"{type(self).__name__}.load(path): give the path of a file written by save()")
         kind, config, state = read_model(path)
         self._check_file(path, kind, config)
         self.load_state_dict(state, source=str(path))

@@ -20,7 +20,10 @@ def write_model(path, kind, config, state):
     for name, v in state.items():
         if isinstance(v, bool) or not isinstance(v, numbers.Real):
             raise ValueError(f"{path}: not saved: parameter {name} is {type(v).__name__} {v!r}, not a number")
-        v = state[name] = float(v)  # numpy's float32 and the like are numbers too
+        try:
+            v = state[name] = float(v)  # numpy's float32 and the like are numbers too
+        except OverflowError:  # an int of hundreds of digits
+            raise ValueError(f"{path}: not saved: parameter {name} is an integer too large for a float") from None
         if not math.isfinite(v):
             raise ValueError(f"{path}: not saved: parameter {name} is {v} (training diverged?); "
                              f"a model file holds finite numbers only")

@@ -348,3 +348,24 @@ def test_saving_onto_a_folder_names_the_folder(tmp_path, model):
     with pytest.raises(IsADirectoryError) as info:
         model.save(tmp_path / "m.json")
     assert str(tmp_path / "m.json") in str(info.value) and ".tmp" not in str(info.value)
+
+
+def test_cleaning_up_after_a_killed_writer_touches_only_this_files_temporaries(tmp_path):
+    from autodiff.files import atomic_write
+    other = tmp_path / ".ckpt.77777.1234.0123456789ab.tmp"  # ckpt.77777's temporary, of a live writer (this test)
+    other = other.with_name(f".ckpt.77777.{os.getpid()}.0123456789ab.tmp")
+    other.write_bytes(b"half")
+    dead = tmp_path / ".ckpt.999999999.0123456789ab.tmp"  # ckpt's, of a writer that is gone
+    dead.write_bytes(b"half")
+    odd = tmp_path / ".ckpt.[1].tmp"  # not a name we make
+    odd.write_bytes(b"x")
+    atomic_write(tmp_path / "ckpt", b"whole")
+    assert other.exists() and odd.exists() and not dead.exists()
+
+
+def test_load_without_a_path_and_a_huge_integer_parameter_are_clear_errors(tmp_path, model):
+    with pytest.raises(TypeError, match="path"):
+        model.load()
+    model.layers[0].neurons[0].b.data = 10 ** 400
+    with pytest.raises(ValueError, match="layers.0.neurons.0.b.*too large"):
+        model.save(tmp_path / "m.json")
