@@ -79,13 +79,24 @@ def _logsumexp(n):
         m = max(zs)
         return m + math.log(math.fsum(math.exp(z - m) for z in zs))
 
+    last = [None]  # (inputs, softmax) of the latest call: the n derivatives of one node share one softmax
+
+    def probabilities(zs):
+        hit = last[0]
+        if hit is not None and hit[0] == zs:
+            return hit[1]
+        m = max(zs)
+        e = [math.exp(z - m) for z in zs]
+        total = math.fsum(e)
+        p = [v / total for v in e]  # around the largest z: exact to rounding even for huge logits
+        last[0] = (zs, p)
+        return p
+
     def softmax(i):
         def d(*zs):
             if any(isinstance(z, Value) for z in zs):  # a higher-order pass: the same, with ops
                 return exp(zs[i] - op(*zs))
-            m = max(zs)
-            e = [math.exp(z - m) for z in zs]
-            return e[i] / math.fsum(e)  # around the largest z: exact to rounding even for huge logits
+            return probabilities(zs)[i]
         return d
 
     op = primitive(*[softmax(i) for i in range(n)], name="logsumexp")(forward)
