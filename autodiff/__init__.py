@@ -3,12 +3,13 @@ from .engine import (Value, Parameter, Constant, Op, DomainError, RangeError, gr
                      exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos)
 from .functional import grad, value_and_grad, hessian
 from .gradcheck import gradcheck, GradcheckError
+from .explain import explain
 from .draw import draw, save_svg, GraphvizMissing
 from .animate import animate
 from .compile import compile as compile  # public, but not in __all__: see below
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", "grad_computed", "no_grad",
-           "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError",
+           "grad", "value_and_grad", "hessian", "primitive", "gradcheck", "GradcheckError", "explain",
            "draw", "save_svg", "animate", "GraphvizMissing",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
 # autodiff.compile is public too, but left out of __all__: `from autodiff import *` must not hide Python's compile

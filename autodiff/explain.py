@@ -1,11 +1,14 @@
 """A node's chain rule as text a learner reads: `print(z.chain_rule())` shows the formulas of its op's row of the
 table with the node's own names and numbers."""
+from __future__ import annotations
+
 import math
 import re
+from typing import Any
 
 from .engine import Constant
 
-__all__ = ["chain_rule_text", "readable"]
+__all__ = ["chain_rule_text", "readable", "explain", "Explanation", "Path", "MAX_PATHS"]
 
 
 def chain_rule_text(rule):
@@ -91,3 +94,133 @@ def _substitute(formula, names):
     """A formula, readable, with its variables x, y, out replaced by names in one pass (so none is rewritten)."""
     text = re.sub(r"\b(x|y|out)\b", lambda m: names.get(m.group(1), m.group(1)), readable(formula))
     return re.sub(r"(\w)\(\(([^()]*)\)\)", r"\1(\2)", text)  # abs(a+b), not abs((a+b))
+
+
+# ----- a gradient spelled out: explain(root, node) ------------------------------------------------------------------
+
+MAX_PATHS = 32  # past this many paths from node to root, the derivation is shown in its factored form
+
+
+class Path:
+    """One path from node to root: its Values in order, the local derivative on each of its edges, their product."""
+
+    nodes: list[Any]
+    factors: list[float]
+    product: float
+
+    def __init__(self, nodes: list[Any], factors: list[float]) -> None:
+        self.nodes, self.factors = nodes, factors
+        self.product = math.prod(factors)
+
+    def __repr__(self):
+        return f"<path of {len(self.factors)} edges, product {self.product!r}>"
+
+
+class Explanation:
+    """d(root)/d(node) as the chain rule: the sum over every path from node to root of the product of the local
+    derivatives on its edges. total is that sum (what backward() computes, to rounding); paths lists them, or is
+    empty with factored=True when there are more than MAX_PATHS (then the text shows grad(node) as the sum over its
+    uses of grad(use) x d(use)/d(node), which is what backward() does)."""
+
+    total: float
+    paths: list[Path]
+    factored: bool
+
+    def __init__(self, root: Any, node: Any, total: float, paths: list[Path], factored: bool,
+                 uses: list[tuple[Any, float, float]], count: int) -> None:
+        self.root, self.node, self.total = root, node, total
+        self.paths, self.factored, self._uses, self._count = paths, factored, uses, count
+
+    def __repr__(self):
+        return self.__str__()
+
+    def __str__(self):
+        top, bottom = _bare(_name(self.root, "root")), _bare(_name(self.node, "node"))
+        head = f"d{top}/d{bottom}"
+        if self.node is self.root:
+            return f"{head} = 1"
+        if not self._count:
+            return f"{head} = 0: {top} does not depend on {bottom}"
+        if self.factored:
+            terms = " + ".join(f"grad({_bare(_describe(u))}) × {_number(d)}" for u, d, _ in self._uses)
+            values = " + ".join(f"{_number(g)} × {_number(d)}" for _, d, g in self._uses)
+            return (f"{head}: {self._count:,} paths from {bottom} to {top}, too many to list; factored as "
+                    f"backward() computes it, grad({bottom}) = sum over its uses of grad(use) × local derivative:\n"
+                    f"  grad({bottom}) = {terms}\n  = {values}\n  = {_number(self.total)}")
+        symbolic, numeric = [], []
+        for p in self.paths:
+            names = [_describe(n) for n in p.nodes]
+            symbolic.append("".join(f"(d{names[k + 1]}/d{names[k]})" for k in reversed(range(len(p.factors)))))
+            numeric.append(" × ".join(_number(f) for f in reversed(p.factors)))
+        return f"{head} = {' + '.join(symbolic)}\n  = {' + '.join(numeric)}\n  = {_number(self.total)}"
+
+
+def _describe(node):
+    """A node's name in a derivation: its label, else its op applied to its parents' names (a * b, tanh(x))."""
+    name = _name(node, None)
+    if name is not None or node.grad_fn is None:
+        return _bare(name) if name is not None else "?"
+    args = [_name(p, "…") for p in node.parents]
+    return f"({args[0]} {node.op} {args[1]})" if node.op in "+-*/**" and len(args) == 2 else \
+        f"{node.op}({', '.join(args)})"
+
+
+def _number(x):
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
+
+
+def explain(root: Any, node: Any) -> Explanation:
+    """d(root)/d(node) spelled out as the chain rule, with the numbers: see Explanation.
+
+    >>> from autodiff import Value
+    >>> x = Value(2.0, label="x"); a = x * Value(-3.0, label="y"); a.label = "a"
+    >>> z = a + x.tanh(); z.label = "z"
+    >>> print(explain(z, x))
+    dz/dx = (dz/da)(da/dx) + (dz/dtanh(x))(dtanh(x)/dx)
+      = 1 × -3 + 1 × 0.07065
+      = -2.929
+    """
+    from .engine import ChainRule, Value, topological_order
+    if not isinstance(root, Value) or not isinstance(node, Value):
+        raise TypeError(f"explain(root, node): both must be Values, got {type(root).__name__} and "
+                        f"{type(node).__name__}")
+    order = topological_order(root)
+    if node is root:
+        return Explanation(root, node, 1.0, [Path([node], [])], False, [], 1)
+    reach = {node}  # the nodes that depend on node, in the graph of root
+    for n in order:
+        if any(p in reach for p in n.parents):
+            reach.add(n)
+    count = {node: 1}  # paths from node to each node, with multiplicity (x * x has two edges from x)
+    local = {}
+    for n in order:
+        if n in reach and n is not node:
+            count[n] = sum(count[p] for p in n.parents if p in reach)
+            local[n] = ChainRule(n).local_grads
+    total_paths = count.get(root, 0) if root in reach else 0
+    if not total_paths:
+        return Explanation(root, node, 0.0, [], False, [], 0)
+    grads = {root: 1.0}  # the factored form, in backward()'s order (also the total when paths are too many)
+    for n in reversed(order):
+        if n in reach and n is not node and n in grads:
+            for p, d in zip(n.parents, local[n]):
+                if p in reach and d is not None:
+                    grads[p] = grads.get(p, 0.0) + grads[n] * d
+    uses = [(n, d, grads[n]) for n in order if n in local for p, d in zip(n.parents, local[n]) if p is node]
+    if total_paths > MAX_PATHS:
+        return Explanation(root, node, grads[node], [], True, uses, total_paths)
+    consumers = {}
+    for n in order:
+        if n in local:
+            for p, d in zip(n.parents, local[n]):
+                if p in reach:
+                    consumers.setdefault(p, []).append((n, d))
+    paths, stack = [], [([node], [])]
+    while stack:  # every path from node up to root (at most MAX_PATHS of them)
+        nodes, factors = stack.pop()
+        if nodes[-1] is root:
+            paths.append(Path(nodes, factors))
+            continue
+        for n, d in reversed(consumers.get(nodes[-1], [])):
+            stack.append((nodes + [n], factors + [d]))
+    return Explanation(root, node, math.fsum(p.product for p in paths), paths, False, uses, total_paths)

@@ -8,8 +8,8 @@ from typing import assert_type
 import autodiff
 import nn
 from autodiff import (Constant, DomainError, GradcheckError, GraphvizMissing, Op, Parameter, RangeError, Value, animate,
-                      cos, draw, exp, grad, grad_computed, gradcheck, hessian, leaky_relu, log, no_grad, primitive,
-                      relu, save_svg, sigmoid, sin, sqrt, tanh, value_and_grad)
+                      cos, draw, exp, explain, grad, grad_computed, gradcheck, hessian, leaky_relu, log, no_grad,
+                      primitive, relu, save_svg, sigmoid, sin, sqrt, tanh, value_and_grad)
 
 
 def usage(tmp: Path) -> None:
@@ -66,6 +66,10 @@ def usage(tmp: Path) -> None:
     _ = value_and_grad(f)(1.0, 2.0)
     _ = hessian(f)(1.0, 2.0)
     assert_type(gradcheck(f, [1.0, 0.5]), bool)
+    e = explain(y, x)
+    assert_type(e.total, float)
+    assert_type(e.factored, bool)
+    assert e.paths[0].product == e.paths[0].factors[0] or e.paths
     errors: tuple[type[Exception], ...] = (DomainError, RangeError, GradcheckError, GraphvizMissing)
     assert errors
     dot = draw(y)  # a graphviz.Digraph (graphviz is not typed)
