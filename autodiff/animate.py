@@ -57,7 +57,7 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
                "text": f"Step 0: backward() seeds the root: grad({_name(root, graph)}) = 1"}]
     for k, (node, updates) in enumerate(trace, 1):
         nid = graph.node_id(node)
-        parts = [f"grad({_name(p, graph)}) += {fmt(final[node])} x {fmt(d)} -> {fmt(g)}" for p, d, g in updates]
+        parts = [f"grad({_name(p, graph)}) += {fmt(final[node])} × {fmt(d)} → {fmt(g)}" for p, d, g in updates]
         frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(g) for p, _, g in updates},
                        "edges": [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant],
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})

@@ -28,10 +28,19 @@ KINDS = {
 
 
 def fmt(x):
-    """A number for a label: 4 significant digits, never a fixed-point 0.0000 for 1e-7."""
+    """A number for a label: 4 significant digits, never a fixed-point 0.0000 for 1e-7, and more digits where 4
+    would make it look like a round number it is not (1.0001 is not 1)."""
     if x == 0:
         return "0"
-    return f"{x:.4g}"
+    short = f"{x:.4g}"
+    if float(short) != x and "." not in short and "e" not in short and x == x and abs(x) != float("inf"):
+        return f"{x:.6g}" if float(f"{x:.6g}") != float(short) else repr(x)
+    return short
+
+
+def op_symbol(name):
+    """How a picture writes an op: × for multiplication (x * y with a variable x reads badly as x x y)."""
+    return "×" if name == "*" else name
 
 
 def kind(node, root):
@@ -203,7 +212,7 @@ class Graph:
         dot = cls(name="autodiff", graph_attr={"rankdir": self.rankdir, "labelloc": "t", "fontname": "Helvetica",
                                                  "fontsize": "12", "label": self._legend()},
                   node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica",
-                                                                                     "fontsize": "9"})
+                                                                                     "fontsize": "11"})
         shown = [n for n in self.values if n not in self.unit]
         units = {}
         for node in self.values:
@@ -227,12 +236,16 @@ class Graph:
             rows.append(f'<tr><td colspan="6"><b>{_escape_html(self.note)}</b></td></tr>')
         if self.show_grad and not computed:
             rows.append('<tr><td colspan="6">no backward() yet: grads not computed</td></tr>')
+        shown = [n for n in self.values if n not in self.unit]
+        present = {kind(n, self.root) for n in shown} | ({"group"} if self.unit else set())
+        if any(type(p) is Constant for n in shown for p in n.parents):
+            present.add("constant")  # drawn beside each use
         cells = "".join(f'<td bgcolor="{fill}" border="1">{text}</td>' for k, (fill, _, text) in KINDS.items()
-                        if k != "group" or self.unit)
+                        if k in present)  # only the kinds the picture has
         rows.append(f"<tr>{cells}</tr>")
         if self.show_local:
             rows.append('<tr><td colspan="6">edge labels: the local derivative d(out)/d(input); a node\'s grad is '
-                        'the sum over its edges of grad(out) x label</td></tr>')
+                        'the sum over its edges of grad(out) × label</td></tr>')
         return f'<<table border="0" cellspacing="2" cellpadding="3">{"".join(rows)}</table>>'
 
     def _value_node(self, dot, node):
@@ -250,7 +263,7 @@ class Graph:
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
                  else "filled", fillcolor=fill, id=nid)
         if node.parents:
-            dot.node(nid + "op", _escape_record(node.op), shape="circle", width="0.3", fixedsize="false",
+            dot.node(nid + "op", _escape_record(op_symbol(node.op)), shape="circle", width="0.3", fixedsize="false",
                      style="filled", fillcolor="#f3f3f3", fontsize="10", margin="0.02", id=nid + "op")
             dot.edge(nid + "op", nid, id=nid + "out")
 
@@ -426,29 +439,42 @@ def _digraph_class():
 # ---------------------------------------------------------------------------------------------------------------
 # The text view.
 
+MAX_DEPTH = 24  # a tree indents this many levels at most; a deeper part folds into one line
+
+
 def tree(root, max_nodes=200):
-    """The graph as an indented tree of label, op, data and grad; a Value used twice is expanded once."""
+    """The graph as an indented tree of label, op, data and grad; a Value used twice is expanded once. Ops are
+    numbered #1, #2, ... in the order shown, and a deep chain folds into a "... N more levels" line."""
     if not isinstance(root, Value):
         raise TypeError(f"tree: expected a Value, got {type(root).__name__}")
     order = topological_order(root)
-    numbers = {}  # node -> the number it was shown with, for back-references
-    lines, stack = [], [(root, "", "", True)]
+    height = {}  # the longest chain of ops below each node
+    for node in order:
+        height[node] = 1 + max((height[p] for p in node.parents), default=-1)
+    shown, numbers = set(), {}  # every node shown; the number of each op shown
+    lines, stack = [], [(root, "", "", True, 0)]
     while stack:
-        node, lead, branch, top = stack.pop()
+        node, lead, branch, top, depth = stack.pop()
         if len(lines) >= max_nodes:
-            lines.append(f"... {len(order) - len(numbers):,} more values (tree(max_nodes=...) shows more)")
+            lines.append(f"... {len(order) - len(shown):,} more values (tree(max_nodes=...) shows more)")
             break
-        if node in numbers:
+        if node in shown:
             ref = f"#{numbers[node]}, shown above" if node.parents else "again"
             lines.append(f"{lead}{branch}{_describe(node, root)}  ({ref})")
             continue
-        numbers[node] = len(numbers) + 1
+        if depth >= MAX_DEPTH and node.parents:
+            lines.append(f"{lead}{branch}... {height[node] + 1} more levels ({_describe(node, root)}; "
+                         f"node.tree() shows them)")
+            continue
+        shown.add(node)
+        if node.parents:
+            numbers[node] = len(numbers) + 1
         tag = f"  #{numbers[node]}" if node.parents else ""
         lines.append(f"{lead}{branch}{_describe(node, root)}{tag}")
         child_lead = lead + ("" if top else ("   " if branch.startswith("└") else "│  "))
         parents = list(node.parents)
         for i, p in reversed(list(enumerate(parents))):
-            stack.append((p, child_lead, "└─ " if i == len(parents) - 1 else "├─ ", False))
+            stack.append((p, child_lead, "└─ " if i == len(parents) - 1 else "├─ ", False, depth + 1))
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+import autodiff
 from autodiff import GraphvizMissing, Value, draw, save_svg
 from autodiff.draw import local_derivatives
 
@@ -264,7 +265,7 @@ def test_save_svg_writes_a_real_svg(tmp_path):
     n_nodes, n_edges, texts = _svg_counts(path.read_bytes())
     assert n_nodes == 4 + 2  # four values, two ops
     assert n_edges == 4 + 2  # one per use of a value (a twice), one from each op to its result
-    for text in ["a", "b", "c", "data 2", "grad -2", "grad 1", "*", "+"]:
+    for text in ["a", "b", "c", "data 2", "grad -2", "grad 1", "×", "+"]:
         assert text in texts
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
 
@@ -346,6 +347,11 @@ def test_tree_of_a_deep_chain_is_cut_short_without_recursion():
     for _ in range(20_000):
         y = y + 1
     lines = y.tree(max_nodes=50).splitlines()
+    assert len(lines) <= 51 and any("... 19977 more levels" in line for line in lines)  # folded at depth 24
+    level = [Value(float(i)) for i in range(512)]
+    while len(level) > 1:  # a wide tree, 9 levels deep: cut by max_nodes instead
+        level = [a + b for a, b in zip(level[::2], level[1::2])]
+    lines = level[0].tree(max_nodes=50).splitlines()
     assert len(lines) == 51 and "more values" in lines[-1]
 
 
@@ -401,3 +407,45 @@ def test_install_hints_name_commands_that_work():
         assert not re.search(r"pip install [\"']?autodiff\[", text), path
     pyproject = (root / "pyproject.toml").read_text()
     assert re.search(r'^name = "scalar-autodiff"', pyproject, re.M)
+
+
+def test_numbers_keep_the_digits_that_tell_them_from_round_ones():
+    from autodiff.draw import fmt
+    assert fmt(1.0001) == "1.0001" and fmt(0.99999) == "0.99999" and fmt(2.0000001) == "2.0000001"
+    assert fmt(1.0) == "1" and fmt(0.07065082485316443) == "0.07065" and fmt(123456.0) == "1.235e+05"
+    assert fmt(-3.0) == "-3" and fmt(1e-7) == "1e-07"
+
+
+def test_the_legend_lists_only_the_kinds_the_picture_has_and_multiplication_is_a_times_sign():
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    src = draw(x * y).source
+    assert "input" in src and "root (the output)" in src
+    assert "parameter" not in src and "constant" not in src and "group" not in src
+    assert 'label="×"' in src and 'label="*"' not in src
+    w = autodiff.Parameter(0.5, label="w")
+    src = draw(w * x * 2.0).source
+    assert "parameter" in src and "constant" in src
+
+
+def test_edge_labels_are_as_large_as_node_text():
+    src = draw(Value(2.0) * Value(3.0)).source
+    assert re.search(r'edge \[fontname=Helvetica fontsize=11\]', src), src[:400]
+
+
+def test_tree_numbers_the_ops_without_gaps():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = a * b
+    d = (c + a) * (c - b)
+    numbers = [int(n) for n in re.findall(r"#(\d+)(?!, shown)", d.tree()) if n]
+    tags = [int(n) for line in d.tree().splitlines() for n in re.findall(r"  #(\d+)$", line)]
+    assert tags == list(range(1, len(tags) + 1)) and len(tags) == 4, d.tree()
+    assert numbers
+
+
+def test_tree_of_a_deep_chain_folds_its_indentation():
+    y = Value(1.0, label="x")
+    for _ in range(100):
+        y = (y * 1.0001).tanh()
+    lines = y.tree(max_nodes=1000).splitlines()
+    assert max(len(line) - len(line.lstrip(" │├└─")) for line in lines) <= 3 * 25
+    assert any(re.search(r"\.\.\. \d+ more levels", line) for line in lines), lines[-3:]
