@@ -101,11 +101,8 @@ class Compiled:
     def __call__(self, param_values: Iterable[float], *data: Any) -> Any:  # (value, grads); with aux, see compile
         params = _floats(param_values)
         flat, key = _data(data)
-        program = self.programs.get((len(params), key))
-        if program is None:
-            program = self.programs[(len(params), key)] = Program(
-                self.__name__, self.has_aux, [Value(p) for p in params], lambda leaves, d: self.loss_fn(leaves, *d),
-                data)
+        program = self._program((len(params), key), lambda: [Value(p) for p in params],
+                                lambda leaves, d: self.loss_fn(leaves, *d), data)
         result = program.run(params, flat)
         if not isinstance(result, tuple):
             return program.decide(result, params, flat, lambda: self.eager(params, data))
@@ -115,16 +112,28 @@ class Compiled:
 
     def eager(self, params, data):
         """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
+        leaves = [Value(p) for p in params]
+        value = self._backward(lambda d: self.loss_fn(leaves, *d), data)
+        grads = [leaf.grad + 0.0 for leaf in leaves]
+        return (value, grads)
+
+    def _program(self, key, leaves, call, data):
+        """The program traced for arguments of this shape (traced now if there is none)."""
+        program = self.programs.get(key)
+        if program is None:
+            program = self.programs[key] = Program(self.__name__, self.has_aux, leaves(), call, data)
+        return program
+
+    def _backward(self, call, data):
+        """call(data as Values) and backward() of its loss; returns the loss as a float (and aux, with has_aux)."""
         with recording_on():
-            leaves = [Value(p) for p in params]
-            out = self.loss_fn(leaves, *[_values(d) for d in data])
+            out = call([_values(d) for d in data])
             loss, aux = out if self.has_aux else (out, None)
             _check_loss(loss, self.__name__)
             if isinstance(loss, Value):
                 loss.backward()
         value = loss.data if isinstance(loss, Value) else float(loss)
-        grads = [leaf.grad + 0.0 for leaf in leaves]
-        return ((value, _floats_of(aux)), grads) if self.has_aux else (value, grads)
+        return (value, _floats_of(aux)) if self.has_aux else value
 
     @property
     def source(self):
@@ -145,10 +154,7 @@ class CompiledStep(Compiled):
     def __call__(self, *data: Any) -> Any:  # the loss, a float; with has_aux, (loss, aux)
         params = _floats([p.data for p in self.params], self.params)
         flat, key = _data(data)
-        program = self.programs.get(key)
-        if program is None:
-            program = self.programs[key] = Program(self.__name__, self.has_aux, self.params,
-                                                   lambda leaves, d: self.loss_fn(*d), data)
+        program = self._program(key, lambda: self.params, lambda leaves, d: self.loss_fn(*d), data)
         result = program.run(params, flat)
         if not isinstance(result, tuple):
             before = [(p, p.grad if grad_computed(p) else None) for p in self.params]
@@ -169,14 +175,7 @@ class CompiledStep(Compiled):
 
     def eager(self, data):
         """fn on Values and loss.backward(), into the parameters' .grad: the reference, and precise errors."""
-        with recording_on():
-            out = self.loss_fn(*[_values(d) for d in data])
-            loss, aux = out if self.has_aux else (out, None)
-            _check_loss(loss, self.__name__)
-            if isinstance(loss, Value):
-                loss.backward()
-        value = loss.data if isinstance(loss, Value) else float(loss)
-        return (value, _floats_of(aux)) if self.has_aux else value
+        return self._backward(lambda d: self.loss_fn(*d), data)
 
 
 class Program:

@@ -12,6 +12,7 @@ import random
 from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 from autodiff import Parameter, Value
+from autodiff.errors import show
 
 from .serialize import read_model, write_model
 
@@ -207,7 +208,7 @@ class Module:
         try:
             model = cls(**config)
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
+            raise ValueError(f"{path}: its architecture {show(config)} is not valid: {e}") from None
         model.load_state_dict(state, source=str(path))
         return model
 
@@ -217,9 +218,9 @@ class Module:
         try:
             n = cls.parameter_count(config)  # a file cannot make us build a giant
         except (TypeError, ValueError) as e:
-            raise ValueError(f"{path}: its architecture {_short(config)} is not valid: {e}") from None
+            raise ValueError(f"{path}: its architecture {show(config)} is not valid: {e}") from None
         if n is not None and n != len(state):
-            raise ValueError(f"{path}: wrong architecture: its config {_short(config)} has {n} parameters but the "
+            raise ValueError(f"{path}: wrong architecture: its config {show(config)} has {n} parameters but the "
                              f"file holds {len(state)}; the file is corrupt")
 
     @classmethod
@@ -241,7 +242,7 @@ class Module:
                 self._same_architecture(config) != self._same_architecture(mine)):
             diff = ", ".join(f"{k} {config.get(k)!r} in the file but {mine.get(k)!r} here"
                              for k in mine if config.get(k) != mine.get(k))
-            raise ValueError(f"{path}: wrong architecture: {diff or _short(config)}")
+            raise ValueError(f"{path}: wrong architecture: {diff or show(config)}")
 
     def _name_parameters(self) -> None:
         """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
@@ -259,11 +260,6 @@ def _subclasses(cls):
             found.append(sub)
             stack.append(sub)
     return found
-
-
-def _short(config):
-    text = repr(config)
-    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def _few(names, n=3):
@@ -377,7 +373,7 @@ class MLP(Module):
         nouts = config.get("nouts")
         nouts = [nouts] if isinstance(nouts, int) and not isinstance(nouts, bool) else nouts
         if not isinstance(nouts, (list, tuple)) or not nouts:
-            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {_short(nouts)}")
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {show(nouts)}")
         sizes = [_count(config.get("nin"), "nin", "MLP")] + [_count(n, "every layer size in nouts", "MLP")
                                                              for n in nouts]
         return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
