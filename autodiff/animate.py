@@ -9,7 +9,9 @@ import os
 import re
 from pathlib import Path
 
-from .draw import Graph, fmt, load_graphviz, render
+from .dot import Graph
+from .render import load_graphviz, render
+from .text import fmt
 from .engine import Constant, Value, backprop
 from .files import atomic_write
 
@@ -42,14 +44,14 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
     grads filled in so far are shown and the rest are blank. Returns the path.
     """
     graphviz = load_graphviz("animate()")
-    graph = Graph(root, rankdir, show_grad=True, show_local=True, max_nodes=max_nodes)
+    graph = Graph(root, rankdir, max_nodes=max_nodes)
     if graph.unit:
         raise ValueError(f"animate: the graph has {len(graph.order):,} values, more than max_nodes={max_nodes}; "
                          f"a step-through of that many is unreadable. Animate a smaller graph (one neuron, one "
                          f"sample), raise max_nodes, or draw() it")
     path = Path(path)
     final, trace = steps(root, graph)
-    graph.grads = final  # lay out with this pass's grads, so that every text fits its box
+    graph = Graph(root, rankdir, max_nodes=max_nodes, grads=final)  # laid out with this pass's grads: texts fit
     svg = render(graph.digraph(graphviz.Digraph).source, "svg").decode("utf-8")
     svg = svg[svg.index("<svg"):]
 

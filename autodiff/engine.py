@@ -95,7 +95,7 @@ class Value:
 
     def tree(self, max_nodes=200):
         """The graph as an indented text tree (label, op, data, grad), for terminals: print(v.tree())."""
-        from .draw import tree
+        from .text import tree
         return tree(self, max_nodes)
 
     def detach(self):
@@ -540,9 +540,13 @@ def primitive(*derivs, name=None):
 # Leaves: parameters, numbers, and the grad of a Value no pass has reached.
 
 class Parameter(Value):
-    """A leaf Value that a model learns (nn's weights and biases are Parameters); drawings style them as such."""
+    """A leaf Value that a model learns (nn's weights and biases are Parameters); drawings style them as such.
 
-    __slots__ = ()
+    `modules`, when set (nn sets it), names the modules that hold it, innermost first: a drawing of a big graph
+    folds each module into one box.
+    """
+
+    __slots__ = ("modules",)
 
 
 class Constant(Value):

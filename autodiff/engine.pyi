@@ -59,7 +59,8 @@ class Value:
     def leaky_relu(self, slope: Operand = 0.01) -> Value: ...
 
 
-class Parameter(Value): ...
+class Parameter(Value):
+    modules: tuple[str, ...]
 
 
 class Constant(Value):

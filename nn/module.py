@@ -246,11 +246,17 @@ class Module:
 
     def _name_parameters(self) -> None:
         """Label every parameter with its dotted name, and tell every module its own (drawings use both)."""
+        modules = [""]  # the names of the modules around the object walked (depth first: a stack of prefixes)
         for name, obj, _, _ in self._walk(once=True):
+            while modules[-1] and not name.startswith(modules[-1] + "."):
+                modules.pop()
             if isinstance(obj, Value):
                 obj.label = name
+                if isinstance(obj, Parameter):
+                    obj.modules = tuple(reversed(modules))
             else:
                 obj._name = name
+                modules.append(name)
 
 
 def _subclasses(cls):

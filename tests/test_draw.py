@@ -449,3 +449,26 @@ def test_tree_of_a_deep_chain_folds_its_indentation():
     lines = y.tree(max_nodes=1000).splitlines()
     assert max(len(line) - len(line.lstrip(" │├└─")) for line in lines) <= 3 * 25
     assert any(re.search(r"\.\.\. \d+ more levels", line) for line in lines), lines[-3:]
+
+
+def test_grouping_comes_from_nn_not_from_parsing_labels():
+    model, loss = _mlp_loss(10)
+    for p in model.parameters():
+        p.label = "renamed"  # the modules that hold each parameter are what nn says, whatever the labels
+    assert model.layers[1].neurons[7].w[0].modules == ("layers.1.neurons.7", "layers.1", "")
+    assert len([a for a in nodes(draw(loss, max_nodes=500).source).values() if "box3d" in a]) == 33
+    from autodiff import Parameter
+    fake = [Parameter(0.5, label=f"layers.0.neurons.{i}.w.0") for i in range(600)]  # names alone group nothing
+    total = fake[0]
+    for p in fake[1:]:
+        total = total + p * 2.0
+    src = draw(total, max_nodes=100).source
+    assert "grouped" not in src and "box3d" not in src and "the 100 nearest the root shown" in src
+
+
+def test_the_core_does_not_import_drawing():
+    import ast
+    from pathlib import Path
+    engine = Path(autodiff.__file__).with_name("engine.py")
+    imported = {node.module for node in ast.walk(ast.parse(engine.read_text())) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"errors", "explain", "text"}, imported  # the text view (tree) at most, never a picture

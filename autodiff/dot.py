@@ -1,0 +1,170 @@
+"""The DOT text of a picture: a record per Value (label, data, grad), a small node per op, one edge per use of a
+Value with its local derivative, a legend of the kinds drawn, and a box per folded module (see fold.py)."""
+import re
+
+from .engine import Constant, Value, grad_computed, topological_order
+from .fold import FOLDED, fold
+from .text import fmt, kind, op_symbol
+
+__all__ = ["Graph", "KINDS", "local_derivatives"]
+
+# kind: (fill colour, border style, legend text)
+KINDS = {
+    "root": ("#ffe8a3", "bold", "root (the output)"),
+    "parameter": ("#cfe2f3", "filled", "parameter"),
+    "input": ("#d9ead3", "filled", "input"),
+    "constant": ("#eeeeee", "dashed", "constant"),
+    "value": ("#ffffff", "filled", "intermediate value"),
+    "group": ("#e6dcf5", "filled", "collapsed nodes"),
+}
+
+
+def local_derivatives(node):
+    """d(node)/d(parent) for each parent occurrence, at the current point (None for a Constant or if undefined)."""
+    try:
+        return list(node.chain_rule().local_grads)
+    except (ValueError, TypeError):
+        return [None] * len(node.parents)
+
+
+def _valid(text):
+    """Text that encodes as UTF-8: a lone surrogate (from a bad decode) becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_record(text):
+    """Text that cannot break a record label: { } | < > and quotes escaped, newlines as line breaks."""
+    text = _valid(text).replace("\\", "\\\\")
+    text = re.sub(r'([{}|<>"])', r"\\\1", text)
+    return text.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\n")
+
+
+def _escape_html(text):
+    return _valid(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+
+class Graph:
+    """A picture of the graph that computed `root`: which nodes it shows, which it folds, and how each looks.
+
+    `grads` (node -> number), when given, are shown instead of each node's .grad (animate shows its own pass).
+    """
+
+    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500, grads=None):
+        if not isinstance(root, Value):
+            raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
+        if rankdir not in ("LR", "RL", "TB", "BT"):
+            raise ValueError(f"draw: rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
+        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+            raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+        self.root, self.rankdir, self.show_grad, self.show_local = root, rankdir, show_grad, show_local
+        self.grads = grads
+        self.order = topological_order(root)
+        self.index = {node: i for i, node in enumerate(self.order)}
+        # a Constant is drawn beside each use, so it needs no place of its own and never makes an edge long
+        self.values = [n for n in self.order if type(n) is not Constant or n is root]
+        self.unit, self.note = fold(self.order, self.values, root, max_nodes)  # node -> its unit, if folded
+
+    # ----- DOT -----
+
+    def node_id(self, node):
+        return f"v{self.index[node]}"
+
+    def unit_id(self, u):
+        return "folded" if u == FOLDED else f"g{self._group_ids[u]}"
+
+    def digraph(self, cls):
+        dot = cls(name="autodiff", graph_attr={"rankdir": self.rankdir, "labelloc": "t", "fontname": "Helvetica",
+                                                 "fontsize": "12", "label": self._legend()},
+                  node_attr={"fontname": "Helvetica", "fontsize": "11"}, edge_attr={"fontname": "Helvetica",
+                                                                                     "fontsize": "11"})
+        shown = [n for n in self.values if n not in self.unit]
+        units = {}
+        for node in self.values:
+            if node in self.unit:
+                units.setdefault(self.unit[node], []).append(node)
+        self._group_ids = {u: i for i, u in enumerate(u for u in units if u != FOLDED)}
+        for node in shown:
+            self._value_node(dot, node)
+        for u, members in units.items():
+            self._unit_node(dot, u, members)
+        self._edges(dot, shown)
+        if len(shown) + len(units) > 150:  # dot would spend minutes routing long curved edges: bound its effort
+            dot.graph_attr.update(splines="line", nslimit="0.2", nslimit1="0.2", mclimit="0.3")
+        dot.summary = f"{len(self.order)} values, {sum(1 for n in shown if n.parents)} ops shown"
+        return dot
+
+    def _legend(self):
+        computed = self.grads is not None or any(grad_computed(n) for n in self.order)
+        rows = []
+        if self.note:
+            rows.append(f'<tr><td colspan="6"><b>{_escape_html(self.note)}</b></td></tr>')
+        if self.show_grad and not computed:
+            rows.append('<tr><td colspan="6">no backward() yet: grads not computed</td></tr>')
+        shown = [n for n in self.values if n not in self.unit]
+        present = {kind(n, self.root) for n in shown} | ({"group"} if self.unit else set())
+        if any(type(p) is Constant for n in shown for p in n.parents):
+            present.add("constant")  # drawn beside each use
+        cells = "".join(f'<td bgcolor="{fill}" border="1">{text}</td>' for k, (fill, _, text) in KINDS.items()
+                        if k in present)  # only the kinds the picture has
+        rows.append(f"<tr>{cells}</tr>")
+        if self.show_local:
+            rows.append('<tr><td colspan="6">edge labels: the local derivative d(out)/d(input); a node\'s grad is '
+                        'the sum over its edges of grad(out) × label</td></tr>')
+        return f'<<table border="0" cellspacing="2" cellpadding="3">{"".join(rows)}</table>>'
+
+    def _value_node(self, dot, node):
+        k = kind(node, self.root)
+        fill, style, _ = KINDS[k]
+        fields = [_escape_record(node.label)] if node.label else []
+        if k == "constant":
+            fields.append(fmt(node.data))
+        else:
+            fields.append(f"data {fmt(node.data)}")
+            if self.show_grad:
+                grad = node.grad if self.grads is None else self.grads.get(node, 0.0)
+                fields.append("grad not computed" if self.grads is None and not grad_computed(node) else f"grad {fmt(grad)}")
+        nid = self.node_id(node)
+        dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
+                 else "filled", fillcolor=fill, id=nid)
+        if node.parents:
+            dot.node(nid + "op", _escape_record(op_symbol(node.op)), shape="circle", width="0.3", fixedsize="false",
+                     style="filled", fillcolor="#f3f3f3", fontsize="10", margin="0.02", id=nid + "op")
+            dot.edge(nid + "op", nid, id=nid + "out")
+
+    def _unit_node(self, dot, u, members):
+        if u == FOLDED:
+            dot.node("folded", f"{len(members):,} more values\\nfarther from the root", shape="note",
+                     style="filled", fillcolor="#f3f3f3", id="folded")
+            return
+        name = u[1] or "(model)"
+        dot.node(self.unit_id(u), f"{_escape_record(name)}\\n{len(members):,} values", shape="box3d",
+                 style="filled", fillcolor=KINDS["group"][0], id=self.unit_id(u))
+
+    def _edges(self, dot, shown):
+        """One edge per parent occurrence for drawn nodes; one counted edge between folded groups."""
+        counted = {}
+        for node in self.values:
+            target = self.node_id(node) + "op" if node not in self.unit else None
+            locals_ = local_derivatives(node) if target and self.show_local else None
+            for i, p in enumerate(node.parents):
+                if type(p) is Constant:
+                    if target:  # a small node of its own beside this use
+                        source = f"{self.node_id(node)}c{i}"
+                        dot.node(source, "{ " + fmt(p.data) + " }", shape="record", style="filled,dashed",
+                                 fillcolor=KINDS["constant"][0], id=source)
+                        dot.edge(source, target, id=f"{self.node_id(node)}e{i}")
+                    continue
+                source = self.node_id(p) if p not in self.unit else self.unit_id(self.unit[p])
+                if target:
+                    label = fmt(locals_[i]) if locals_ and locals_[i] is not None else ""
+                    dot.edge(source, target, label=label, id=f"{self.node_id(node)}e{i}")
+                else:
+                    dest = self.unit_id(self.unit[node])
+                    if source != dest:
+                        counted[(source, dest)] = counted.get((source, dest), 0) + 1
+        for (source, dest), n in counted.items():
+            dot.edge(source, dest, label=f"x{n}" if n > 1 else "", style="dashed")
