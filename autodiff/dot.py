@@ -19,6 +19,9 @@ KINDS = {
 }
 
 
+INPUT_COLOURS = ("#1f4e99", "#a8460a", "#2e7d32")  # the edges into one op, and their labels, in these colours
+
+
 def local_derivatives(node):
     """d(node)/d(parent) for each parent occurrence, at the current point (None for a Constant or if undefined)."""
     try:
@@ -161,7 +164,11 @@ class Graph:
                 source = self.node_id(p) if p not in self.unit else self.unit_id(self.unit[p])
                 if target:
                     label = fmt(locals_[i]) if locals_ and locals_[i] is not None else ""
-                    dot.edge(source, target, label=label, id=f"{self.node_id(node)}e{i}")
+                    style = {"decorate": "true"} if label else {}  # the label underlined, a line to its edge
+                    if label and sum(type(q) is not Constant for q in node.parents) > 1:
+                        colour = INPUT_COLOURS[i % len(INPUT_COLOURS)]  # an op's inputs told apart by colour
+                        style.update(color=colour, fontcolor=colour)
+                    dot.edge(source, target, label=label, id=f"{self.node_id(node)}e{i}", **style)
                 else:
                     dest = self.unit_id(self.unit[node])
                     if source != dest:

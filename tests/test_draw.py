@@ -472,3 +472,16 @@ def test_the_core_does_not_import_drawing():
     engine = Path(autodiff.__file__).with_name("engine.py")
     imported = {node.module for node in ast.walk(ast.parse(engine.read_text())) if isinstance(node, ast.ImportFrom)}
     assert imported <= {"errors", "explain", "text"}, imported  # the text view (tree) at most, never a picture
+
+
+def test_the_two_labels_into_an_op_are_attached_to_their_own_edges():
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    z = x * y
+    z.backward()
+    into = {attrs: a for a, b, attrs in edges(draw(z).source) if b.endswith("op")}
+    colours = [re.search(r"color=\"?(#\w+)", attrs).group(1) for attrs in into]
+    fonts = [re.search(r"fontcolor=\"?(#\w+)", attrs).group(1) for attrs in into]
+    assert len(set(colours)) == 2 and colours == fonts  # each label in the colour of its edge
+    assert all("decorate=true" in attrs for attrs in into)  # and joined to it by a line
+    (one,) = [attrs for _, b, attrs in edges(draw(x * 3).source) if b.endswith("op") and "label=" in attrs]
+    assert "color" not in one  # a single input needs no colour
