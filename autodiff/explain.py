@@ -8,20 +8,20 @@ from typing import Any
 
 from .engine import Constant
 
-__all__ = ["chain_rule_text", "readable", "explain", "Explanation", "Path", "MAX_PATHS"]
+__all__ = ["chain_rule_text", "readable", "explain", "Explanation", "Path", "MAX_PATHS", "name_of", "describe", "bare"]
 
 
 def chain_rule_text(rule):
     """The text of a ChainRule: the node's forward, then one line per parent that receives a gradient."""
     node, op = rule.node, rule.node.grad_fn
     if op is None:
-        return f"chain rule of {_name(node, 'out')}: none (a leaf)"
+        return f"chain rule of {name_of(node, 'out')}: none (a leaf)"
     defaults = "xy" if op.n <= 2 else [f"x{i}" for i in range(op.n)]
-    taken = {_name(p, None) for p in rule.parents} - {None}
+    taken = {name_of(p, None) for p in rule.parents} - {None}
     names, seen = [], {}
     for p, default in zip(rule.parents, defaults):
         if p not in seen:  # a parent used twice (a * a) has one name; two parents never share one
-            name = _name(p, None)
+            name = name_of(p, None)
             if name is None:
                 name = default
                 while name in taken:
@@ -29,7 +29,7 @@ def chain_rule_text(rule):
                 taken.add(name)
             seen[p] = name
         names.append(seen[p])
-    out = _name(node, "out")
+    out = name_of(node, "out")
     while out in names:
         out += "'"
     variables = {**dict(zip("xy", names)), "out": out}
@@ -51,12 +51,12 @@ def chain_rule_text(rule):
         if number is not None:
             d = f"({d})" if " " in d else d
             number = number if isinstance(number, str) else repr(number)  # a float, or "undefined here"
-            shown = "" if _bare(d) == number else f"   (= {number})"
-            lines.append(f"  grad({_bare(n)}) += grad({_bare(out)}) * {d}{shown}")
+            shown = "" if bare(d) == number else f"   (= {number})"
+            lines.append(f"  grad({bare(n)}) += grad({bare(out)}) * {d}{shown}")
     return "\n".join(lines)
 
 
-def _name(node, default):
+def name_of(node, default):
     """How a chain rule names a node: its label (in parentheses unless it is a plain name), a Constant's number."""
     if node.label:
         return node.label if re.fullmatch(r"[\w.\[\]']+", node.label) else f"({node.label})"
@@ -65,7 +65,7 @@ def _name(node, default):
     return default
 
 
-def _bare(name):
+def bare(name):
     return name[1:-1] if name.startswith("(") and name.endswith(")") else name  # grad(a+b), not grad((a+b))
 
 
@@ -135,32 +135,32 @@ class Explanation:
         return self.__str__()
 
     def __str__(self):
-        top, bottom = _bare(_name(self.root, "root")), _bare(_name(self.node, "node"))
+        top, bottom = bare(name_of(self.root, "root")), bare(name_of(self.node, "node"))
         head = f"d{top}/d{bottom}"
         if self.node is self.root:
             return f"{head} = 1"
         if not self._count:
             return f"{head} = 0: {top} does not depend on {bottom}"
         if self.factored:
-            terms = " + ".join(f"grad({_bare(_describe(u))}) × {_number(d)}" for u, d, _ in self._uses)
+            terms = " + ".join(f"grad({bare(describe(u))}) × {_number(d)}" for u, d, _ in self._uses)
             values = " + ".join(f"{_number(g)} × {_number(d)}" for _, d, g in self._uses)
             return (f"{head}: {self._count:,} paths from {bottom} to {top}, too many to list; factored as "
                     f"backward() computes it, grad({bottom}) = sum over its uses of grad(use) × local derivative:\n"
                     f"  grad({bottom}) = {terms}\n  = {values}\n  = {_number(self.total)}")
         symbolic, numeric = [], []
         for p in self.paths:
-            names = [_describe(n) for n in p.nodes]
+            names = [describe(n) for n in p.nodes]
             symbolic.append("".join(f"(d{names[k + 1]}/d{names[k]})" for k in reversed(range(len(p.factors)))))
             numeric.append(" × ".join(_number(f) for f in reversed(p.factors)))
         return f"{head} = {' + '.join(symbolic)}\n  = {' + '.join(numeric)}\n  = {_number(self.total)}"
 
 
-def _describe(node):
+def describe(node):
     """A node's name in a derivation: its label, else its op applied to its parents' names (a * b, tanh(x))."""
-    name = _name(node, None)
+    name = name_of(node, None)
     if name is not None or node.grad_fn is None:
-        return _bare(name) if name is not None else "?"
-    args = [_name(p, "…") for p in node.parents]
+        return bare(name) if name is not None else "?"
+    args = [name_of(p, "…") for p in node.parents]
     return f"({args[0]} {node.op} {args[1]})" if node.op in "+-*/**" and len(args) == 2 else \
         f"{node.op}({', '.join(args)})"
 

@@ -221,3 +221,258 @@ def test_hostile_labels_run_no_script_in_chromium(page, tmp_path):
     assert page.evaluate("document.querySelectorAll('script').length") == 2  # the frames' JSON and the code
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     assert HOSTILE[0] in page.inner_text("body")  # shown as text
+
+
+# ----- the live page: recomputing in the browser ---------------------------------------------------------------
+
+def _ids(root):
+    return {f"v{i}": n for i, n in enumerate(topological_order(root))}
+
+
+def _same_state(state, root, rel=1e-12):
+    """The page's {id: {label, data, grad}} equals the Python engine's values and grads of the same graph."""
+    from autodiff.engine import Constant
+    nodes = {k: n for k, n in _ids(root).items() if type(n) is not Constant}
+    assert set(state) == set(nodes)
+    for k, n in nodes.items():
+        assert state[k]["label"] == n.label
+        assert state[k]["data"] == pytest.approx(n.data, rel=rel, abs=1e-300), (k, n)
+        assert state[k]["grad"] == pytest.approx(n.grad, rel=rel, abs=1e-300), (k, n)
+
+
+def xy_graph(x=2.0, y=-3.0):
+    x, y = Value(x, label="x"), Value(y, label="y")
+    z = x * y + x.tanh()
+    z.label = "z"
+    z.backward()
+    return z
+
+
+def test_set_input_recomputes_every_value_and_grad_as_the_engine_does(page, tmp_path):
+    path = animate(xy_graph(), tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    assert page.evaluate("autodiffPage.inputs()") == {"x": 2.0, "y": -3.0}
+    _same_state(page.evaluate("autodiffPage.state()"), xy_graph())
+    page.evaluate("autodiffPage.setInput('x', 0.37)")
+    assert page.evaluate("autodiffPage.inputs()") == {"x": 0.37, "y": -3.0}
+    _same_state(page.evaluate("autodiffPage.state()"), xy_graph(0.37))
+    # the picture shows the new numbers, and the step-through replays on them
+    assert "data 0.37" in page.text_content("#v0")
+    page.keyboard.press("End")
+    new = xy_graph(0.37)
+    assert f"grad {fmt_(new.parents[0].parents[0].grad)}" in page.text_content("#v0")
+    page.fill("[data-input=y]", "1.5")  # the number field, as a user types
+    page.dispatch_event("[data-input=y]", "change")
+    _same_state(page.evaluate("autodiffPage.state()"), xy_graph(0.37, 1.5))
+    assert page.errors == []
+
+
+def fmt_(x):
+    from autodiff.draw import fmt
+    return fmt(x)
+
+
+def test_the_page_replays_exactly_the_steps_python_wrote(page, tmp_path):
+    loss, _ = neuron_graph()
+    path = animate(loss, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    page.evaluate("autodiffPage.setInput('x0', 0.5)")  # the same number: the page's own pass over the graph
+    assert page.evaluate("autodiffPage.frames()") == frames_of(path)
+    _same_state(page.evaluate("autodiffPage.state()"), _backward(loss))
+
+
+def _backward(root):
+    root.backward()
+    return root
+
+
+def test_a_small_mlp_loss_recomputes_live(page, tmp_path):
+    from nn import MLP, mse_loss
+    model = MLP(2, [3, 1], seed=1)
+
+    def loss_at(w):
+        model.layers[0].neurons[1].w[0].data = w
+        for p in model.parameters():
+            p.grad = None  # this pass's grads, not accumulated ones
+        loss = mse_loss([model([0.5, -1.0])[0], model([1.5, 0.25])[0]], [1.0, -1.0])
+        loss.backward()
+        return loss
+
+    first = model.layers[0].neurons[1].w[0].data
+    path = animate(loss_at(first), tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    name = "layers.0.neurons.1.w.0"
+    assert name in page.evaluate("autodiffPage.inputs()") and "0" not in page.evaluate("autodiffPage.inputs()")
+    page.evaluate(f"autodiffPage.setInput('{name}', 1.25)")
+    _same_state(page.evaluate("autodiffPage.state()"), loss_at(1.25))
+    assert page.errors == []
+
+
+def test_clicking_a_node_shows_its_chain_rule_as_explain_writes_it(page, tmp_path):
+    from autodiff import explain
+    z = xy_graph()
+    ids = _ids(z)
+    path = animate(z, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    for k, node in ids.items():
+        if node.label or node.parents:
+            page.click(f"#{k}")
+            assert page.inner_text("#explain") == str(explain(z, node)), k
+    page.evaluate("autodiffPage.setInput('y', 0.8)")
+    new = xy_graph(2.0, 0.8)
+    for k, node in _ids(new).items():
+        assert page.evaluate(f"autodiffPage.explain('{k}')") == str(explain(new, node))
+
+
+def test_the_factored_form_past_the_path_bound_and_a_zero_path(page, tmp_path):
+    from autodiff import explain
+    x = Value(0.9, label="x")
+    y = x
+    for _ in range(6):  # 2 ** 6 = 64 paths
+        a, b = y * 1.1, y.tanh()
+        y = a + b
+    y.label = "y"
+    path = animate(y, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    page.click("#v0")
+    text = page.inner_text("#explain")
+    assert "64 paths" in text and text == str(explain(y, x))
+
+
+def test_a_graph_with_a_primitive_is_not_recomputed_and_says_why(page, tmp_path):
+    from autodiff import primitive, sigmoid
+
+    @primitive(sigmoid)
+    def softish(z):
+        return z + 1.0
+
+    x = Value(0.5, label="x")
+    out = softish(x * 2.0)
+    out.backward()
+    path = animate(out, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    assert "softish" in page.inner_text("#status") and "primitive" in page.inner_text("#status")
+    assert page.is_disabled("[data-input=x]")
+    message = page.evaluate("() => { try { autodiffPage.setInput('x', 1.0); } catch (e) { return e.message; } }")
+    assert "softish" in message and "cannot" in message
+    assert page.evaluate("autodiffPage.inputs()") == {"x": 0.5}
+    assert "frozen" in page.get_attribute(f"#v{len(_ids(out)) - 1}", "class")
+
+
+def test_a_domain_error_in_the_page_names_the_op_and_changes_nothing(page, tmp_path):
+    x = Value(2.0, label="x")
+    out = (x - 1.0).log()
+    out.backward()
+    path = animate(out, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    before = page.evaluate("autodiffPage.state()")
+    message = page.evaluate("() => { try { autodiffPage.setInput('x', 0.5); } catch (e) { return e.message; } }")
+    assert message.startswith("log: log(-0.5) is undefined")
+    assert page.evaluate("autodiffPage.state()") == before
+    page.fill("[data-input=x]", "1")
+    page.dispatch_event("[data-input=x]", "change")
+    assert "log" in page.inner_text("#status") and "bad" in page.get_attribute("[data-input=x]", "class")
+    for bad in ("'nope', 1", "'x', Infinity", "'x', 'a'"):
+        message = page.evaluate(f"() => {{ try {{ autodiffPage.setInput({bad}); }} catch (e) {{ return e.message; }} }}")
+        assert message and message.startswith("setInput"), bad
+
+
+OP_POINTS = {  # per op of the table: points inside its domain (x, or x and y)
+    "add": [(0.3, -2.5), (1e10, 3.0)], "sub": [(0.3, -2.5)], "mul": [(0.3, -2.5), (-1e-8, 7.0)],
+    "div": [(0.3, -2.5), (-4.0, 0.125)], "power": [(1.7, 2.0), (0.4, -1.5), (-2.0, 3.0), (0.0, 2.0)],
+    "vpower": [(1.7, 2.5), (0.4, -1.5), (3.0, 0.0)], "leaky": [(0.3, 0.01), (-2.0, 0.1), (0.0, 0.2)],
+    "neg": [(0.3,)], "absolute": [(0.3,), (-2.0,), (0.0,)], "exp": [(0.3,), (-20.0,), (700.0,)],
+    "log": [(0.3,), (1e200,)], "sqrt": [(0.3,), (1e-300,)], "tanh": [(0.3,), (-4.0,), (30.0,)],
+    "sigmoid": [(0.3,), (-40.0,), (40.0,)], "relu": [(0.3,), (-2.0,), (0.0,)], "sin": [(0.3,), (100.0,)],
+    "cos": [(0.3,), (-7.0,)],
+}
+OP_REFUSALS = {"div": [(1.0, 0.0)], "power": [(0.0, -1.0), (-2.0, 0.5), (10.0, 400.0)], "vpower": [(-2.0, 2.0)],
+               "exp": [(800.0,)], "log": [(0.0,), (-1.0,)], "sqrt": [(-1.0,)]}
+
+
+def test_the_pages_op_table_is_the_engines(page, tmp_path):
+    from autodiff.engine import OPS, TABLE, DomainError, RangeError
+    assert set(OP_POINTS) == set(TABLE)  # every op of the table is checked
+    page.goto(animate(xy_graph(), tmp_path / "bp.html").as_uri())
+    for key, op in zip(TABLE, OPS):
+        for xs in OP_POINTS[key]:
+            out = Value(xs[0]) ** xs[1] if key == "power" else op.apply(*[Value(x) for x in xs])  # y: a number
+            assert out.grad_fn is op
+            local = list(out.chain_rule().local_grads)
+            js = page.evaluate("([k, xs]) => { const o = OPS[k].f(...xs); return [o, OPS[k].d(...xs, o)]; }", [key, xs])
+            assert js[0] == pytest.approx(out.data, rel=1e-13, abs=1e-300), (key, xs)
+            assert [d for d, py in zip(js[1], local) if py is not None] == pytest.approx(
+                [d for d in local if d is not None], rel=1e-13, abs=1e-300), (key, xs)
+        for xs in OP_REFUSALS.get(key, []):
+            with pytest.raises((DomainError, RangeError)):
+                Value(xs[0]) ** xs[1] if key == "power" else op.apply(*[Value(x) for x in xs])
+            refused = page.evaluate("([k, xs]) => { try { OPS[k].f(...xs); return false; } catch (e) { return true; } }"
+                                    , [key, xs])
+            js = page.evaluate("([k, xs]) => { try { return OPS[k].f(...xs); } catch (e) { return null; } }", [key, xs])
+            assert refused or js is None or js in (float("inf"), float("-inf")) or js != js, (key, xs)
+
+
+def test_the_page_writes_numbers_as_python_does(page, tmp_path):
+    import random
+    from autodiff.draw import fmt
+    rng = random.Random(5)
+    xs = [1.0001, 0.99999, 2.0000001, 1.0, 0.07065082485316443, 123456.0, -3.0, 1e-7, 9.9996, 0.00012345, -0.0,
+          1234.56, 1e16, 5e-324, 1.7976931348623157e308, 0.5, 100.0, 99999.0, 1e-5]
+    xs += [rng.uniform(-1, 1) * 10 ** rng.randint(-12, 12) for _ in range(300)]
+    xs += [round(rng.uniform(-50, 50), rng.randint(0, 6)) for _ in range(300)]
+    page.goto(animate(xy_graph(), tmp_path / "bp.html").as_uri())
+    js = page.evaluate("(xs) => xs.map((x) => [fmt(x), gfmt(x, 4)])", xs)
+    for x, (f, g) in zip(xs, js):
+        assert f == fmt(x) and g == f"{x:.4g}", x
+
+
+def test_a_big_graph_stays_readable_and_the_view_follows_the_active_node(page, tmp_path):
+    x = Value(0.5, label="x")
+    y = x
+    for k in range(100):
+        y = (y * 1.01 + 0.001).tanh() if k % 2 else y * 0.99 + 0.01
+    y.label = "end"
+    path = animate(y, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    assert float(page.evaluate("document.body.dataset.scale")) >= 0.6  # fit never shrinks it past readable
+
+    def visible(sel):
+        return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
+            const b = document.getElementById('graph').getBoundingClientRect();
+            return r.left >= b.left - 1 && r.right <= b.right + 1 && r.top >= b.top - 1 && r.bottom <= b.bottom + 1; }""",
+                             sel)
+
+    assert visible(f"#{frames_of(path)[0]['node']}")  # the root, at step 0
+    page.keyboard.press("End")
+    last = frames_of(path)[-1]["node"]
+    assert visible(f"#{last}op")
+    page.uncheck("#fit")
+    assert page.evaluate("document.body.dataset.scale") == "1.000"
+    page.keyboard.press("Home")
+    assert visible(f"#{frames_of(path)[0]['node']}")
+    page.screenshot(path=str(tmp_path / "big.png"))
+    assert page.errors == []
+
+
+def test_highlights_keep_each_nodes_colour_and_are_in_the_legend(page, tmp_path):
+    loss, _ = neuron_graph()
+    path = animate(loss, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    page.click("#forward")
+    page.click("#forward")
+    frame = frames_of(path)[2]
+    updated = [k for k in frame["set"] if k != frame["node"]]
+    fills = page.evaluate("""(ids) => ids.map((id) => {
+        const p = document.querySelector('#' + id + ' > polygon');
+        return [getComputedStyle(p).fill, p.getAttribute('fill'), document.getElementById(id).getAttribute('class')]; })""",
+                          updated + [frame["node"]])
+    for computed, attribute, cls in fills:
+        assert "updated" in cls or "current" in cls
+        assert computed.replace(" ", "") == _rgb(attribute), (computed, attribute)  # the kind's colour stays
+    keys = page.inner_text("#keys")
+    assert "chain rule runs" in keys and "just updated" in keys
+
+
+def _rgb(colour):
+    colour = colour.lstrip("#")
+    return "rgb(" + ",".join(str(int(colour[i:i + 2], 16)) for i in (0, 2, 4)) + ")"
