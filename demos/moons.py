@@ -172,7 +172,8 @@ def draw_one_neuron(model, X, y, out):
     model.zero_grad()
     what = (f"{paths[0]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, {X[k][1]:.3g}), after "
             f"backward() seeded with d loss/d output = {g:.3g}: each grad is d(the loss on that point)/d(that value); "
-            f"{paths[1]} steps through the neuron's own backward() (seed 1)")
+            f"{paths[1]} steps through the neuron's own backward() (seed 1); change its weights and inputs there and "
+            f"every number is recomputed")
     return paths, what
 
 

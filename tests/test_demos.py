@@ -105,7 +105,24 @@ def test_tour_notebook_runs_headless_and_is_committed_with_outputs(tmp_path):
     assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) == 2  # the two draw() cells
     assert (tmp_path / "out" / "tour_backprop.html").exists()
     texts = "".join(o.get("text", "") for o in outputs)
-    assert "worst first" in texts and "(root)" in texts
+    assert "worst first" in texts and "(root)" in texts and "dz/dx = (dz/d(x * y))" in texts
+    assert any("tour_backprop.html" in o.get("data", {}).get("text/html", "") for o in outputs)  # the live page
+    fresh = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(fresh) == len(code)
+    for old, new in zip(code, fresh):  # the committed outputs are what the code prints now
+        assert [_comparable(o) for o in old.outputs] == [_comparable(o) for o in new.outputs], old.source
+
+
+def _comparable(output):
+    """An output as a reader sees it: its text, or for an SVG the texts it shows (Graphviz may lay out bytes
+    differently from one version to the next); object addresses (at 0x7f...) differ between runs."""
+    def text(t):
+        return re.sub(r" at 0x[0-9a-f]+", " at 0x...", "".join(t))
+    data = output.get("data", {})
+    shown = {k: text(v) for k, v in data.items() if k != "image/svg+xml"}
+    if "image/svg+xml" in data:
+        shown["svg texts"] = re.findall(r"<text[^>]*>([^<]*)</text>", "".join(data["image/svg+xml"]))
+    return output.output_type, output.get("name"), text(output.get("text", "")), shown
 
 
 def test_demo_compiled_and_eager_training_agree():
