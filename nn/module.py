@@ -1,7 +1,8 @@
 """Modules: a neuron, a layer, a multi-layer perceptron. Nothing here computes a gradient: they are all Values.
 
-Notation of the notes: a neuron j computes net_j = sum_k w_kj o_k + b_j and outputs o_j = phi(net_j); the bias is the
-weight of an extra input that is always 1 (the "augmented weight").
+In the notation of demos/backprop.md (w_jk: the weight into neuron j from input k): a neuron j computes
+net_j = sum_k w_jk o_k + b_j and outputs o_j = phi(net_j); the bias is the weight of an extra input that is always 1
+(the "augmented weight"). Neuron j's w[k] is w_jk.
 """
 from __future__ import annotations
 

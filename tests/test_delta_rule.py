@@ -53,3 +53,16 @@ def test_backprop_md_points_at_the_right_lines():
         assert line == anchor, (path, line, anchor)
         lines = (demos / path).read_text().splitlines()
         assert code.strip() in lines[int(line) - 1], (path, line, code, lines[int(line) - 1])
+
+
+def test_backprop_md_states_one_index_convention_and_the_notes_slips():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parent.parent / "demos" / "backprop.md").read_text()
+    convention = text.index("## One index convention")
+    assert convention < text.index("## Forward pass") and convention < text.index("delta_j = ")
+    assert "w^l_jk for the weight into neuron j of layer l from neuron k of layer l-1" in text
+    for theirs in ("w_kj, w_ij", "w_jl", "w^(l)_j,i"):  # each note's convention, mapped
+        assert f"| {theirs} |" in text
+    assert "one layer off" not in text  # delta^(l-1) o^(l-2) is right for W^(l-1)
+    for slip in ("median square error", "dE/dw_wij", "no bias term", "previous layer delta^-1"):
+        assert slip in text, slip
