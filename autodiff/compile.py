@@ -23,6 +23,7 @@ from .engine import Constant, Parameter, Value, add_grads, grad_computed, record
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
+from .trees import flatten, unflatten
 
 __all__ = ["compile"]
 
@@ -98,22 +99,26 @@ class Compiled:
     def __repr__(self):
         return f"<compiled {self.__name__}: {len(self.programs)} program(s)>"
 
-    def __call__(self, param_values: Iterable[float], *data: Any) -> Any:  # (value, grads); with aux, see compile
+    def __call__(self, param_values: Any, *data: Any) -> Any:  # (value, grads); with aux, see compile
+        tree = None  # param_values as a flat list; else its structure (lists, tuples, dicts), kept for the grads
+        if isinstance(param_values, (list, tuple, dict)):
+            param_values, tree = flatten(param_values, "compiled function: param_values")
         params = _floats(param_values)
         flat, key = _data(data)
-        program = self._program((len(params), key), lambda: [Value(p) for p in params],
-                                lambda leaves, d: self.loss_fn(leaves, *d), data)
+        program = self._program((len(params), tree, key), lambda: [Value(p) for p in params],
+                                lambda leaves, d: self.loss_fn(_shaped(tree, leaves), *d), data)
         result = program.run(params, flat)
         if not isinstance(result, tuple):
-            return program.decide(result, params, flat, lambda: self.eager(params, data))
+            value, grads = program.decide(result, params, flat, lambda: self.eager(params, data, tree))
+            return value, _shaped(tree, grads)
         value, grads, aux = result
-        grads = [g + 0.0 for g in grads]  # as eager: a leaf's pass starts from 0.0 (so no -0.0 comes back)
+        grads = _shaped(tree, [g + 0.0 for g in grads])  # as eager: a pass starts from 0.0 (no -0.0 comes back)
         return ((value, _unflatten(program.aux_shape, iter(aux))), grads) if self.has_aux else (value, grads)
 
-    def eager(self, params, data):
+    def eager(self, params, data, tree=None):
         """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
         leaves = [Value(p) for p in params]
-        value = self._backward(lambda d: self.loss_fn(leaves, *d), data)
+        value = self._backward(lambda d: self.loss_fn(_shaped(tree, leaves), *d), data)
         grads = [leaf.grad + 0.0 for leaf in leaves]
         return (value, grads)
 
@@ -653,6 +658,12 @@ def _data(data):
     return flat, tuple(shape)
 
 
+def _shaped(tree, leaves):
+    """Leaves in the structure of the parameters as given (a flat list if they were not a container)."""
+    return list(leaves) if tree is None or tree.kind in (list, tuple) and all(t is None for t in tree.children) else \
+        unflatten(tree, leaves)
+
+
 def _floats(values, params=None):
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"compiled function: param_values must be a list of numbers, got {type(values).__name__} "
@@ -669,9 +680,12 @@ def _floats(values, params=None):
 
 
 def _flatten(d, out, where):
-    """Append the numbers of a (nested) list to out; return its shape (a number: None; a list: a tuple)."""
+    """Append the numbers of a (nested) list or dict to out; return its shape (a number: None; a list: a tuple; a
+    dict: its keys and its values' shapes)."""
     if isinstance(d, (list, tuple)):
         return tuple(_flatten(item, out, f"{where}[{i}]") for i, item in enumerate(d))
+    if isinstance(d, dict):
+        return dict, tuple(d), tuple(_flatten(v, out, f"{where}[{k!r}]") for k, v in d.items())
     if isinstance(d, bool) or not isinstance(d, numbers.Real):
         raise TypeError(f"compiled function: {where} is {type(d).__name__} {_show(d)}, expected a number or a "
                         f"(nested) list of numbers")
@@ -683,6 +697,8 @@ def _values(d, inputs=None):
     """The same nesting with a leaf Value for every number (collected in inputs, in order)."""
     if isinstance(d, (list, tuple)):
         return [_values(item, inputs) for item in d]
+    if isinstance(d, dict):
+        return {k: _values(v, inputs) for k, v in d.items()}
     v = Value(d)
     if inputs is not None:
         inputs.append(v)

@@ -1,24 +1,31 @@
-"""Derivatives as functions, JAX style: grad, value_and_grad, hessian. They compose to any order.
+"""Derivatives as functions, JAX style: grad, value_and_grad, hessian (reverse mode), jvp (forward mode), vjp,
+jacobian (either mode) and hvp (forward over reverse). They compose to any order.
 
+Arguments may be numbers, or lists, tuples and dicts of them, nested; derivatives come back in the same structure.
 They never touch the .grad of a Value: gradients are kept in a dict that lives for one call. At the outermost level
-(plain numbers in, no enclosing grad) the backward pass runs on floats and the results are floats. Inside another
-grad, or when given Values, it runs on Values, so the result is itself differentiable.
+(plain numbers in, no enclosing derivative) the passes run on floats and the results are floats. Inside another
+derivative, or when given Values, they run on Values, so the result is itself differentiable.
+
+Reverse mode is one backward pass per output (backprop, the engine's); forward mode is one forward pass over the
+graph per input direction: each node's tangent is the sum over its parents of the local derivative (the op table's,
+as in backward) times the parent's tangent.
 """
 import contextlib
 import contextvars
 import functools
 import numbers
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from .engine import Op, Value, backprop, recording_on, topological_order
+from .engine import ChainRule, Op, Value, backprop, recording_on, topological_order
 from .errors import real, show
+from .trees import describe, flatten, unflatten
 
-__all__ = ["grad", "value_and_grad", "hessian"]
+__all__ = ["grad", "value_and_grad", "hessian", "jvp", "vjp", "jacobian", "hvp"]
 
-_depth = contextvars.ContextVar("autodiff_grad_depth", default=0)  # how many grad calls enclose this one
+_depth = contextvars.ContextVar("autodiff_grad_depth", default=0)  # how many derivatives enclose this one
 
-# Each differentiated argument gets a fresh node, so that an inner grad cannot confuse its variable with an outer
-# one that has the same Value (grad(lambda x: grad(lambda y: x * y)(x))(3.0) is 1, not 2x).
+# Each differentiated argument gets a fresh node, so that an inner derivative cannot confuse its variable with an
+# outer one that has the same Value (grad(lambda x: grad(lambda y: x * y)(x))(3.0) is 1, not 2x).
 watch = Op("input", "x", "1.0")
 watch.__module__, watch.__qualname__ = __name__, "watch"
 
@@ -53,31 +60,80 @@ def _resolve(nums, args, fname):
     return idx
 
 
-def _inputs(args, idx, fname):
-    """Replace the differentiated arguments by fresh nodes; return (new args, those nodes)."""
-    args, wrt = list(args), []
-    for i in idx:
-        a = args[i]
-        a = watch(a) if isinstance(a, Value) else Value(real(a, f"{fname} (argument {i})"))
-        args[i] = a
-        wrt.append(a)
-    return args, wrt
+class _Inputs:
+    """The differentiated arguments, each number in them replaced by a fresh node: .args (to call f with), .wrt
+    (the fresh nodes, in order), .trees (each argument's structure) and .higher (whether results must be Values)."""
+
+    def __init__(self, args, idx, fname):
+        self.args, self.wrt, self.trees, self.sizes = list(args), [], [], []
+        numbers_ = []
+        for i in idx:
+            leaves, tree = flatten(self.args[i], f"{fname}: argument {i}")
+            fresh = [watch(a) if isinstance(a, Value) else Value(real(a, f"{fname} (argument {i})")) for a in leaves]
+            self.args[i] = unflatten(tree, fresh)
+            self.wrt += fresh
+            self.trees.append(tree)
+            self.sizes.append(len(fresh))
+            numbers_ += leaves
+        others = [a for k, a in enumerate(args) if k not in idx]
+        self.higher = _depth.get() > 0 or any(isinstance(a, Value) for a in numbers_) or any(
+            isinstance(a, Value) for a in others)
+
+    def split(self, values):
+        """Per differentiated argument, its values (one per number in it) in the argument's structure."""
+        out, k = [], 0
+        for tree, n in zip(self.trees, self.sizes):
+            out.append(unflatten(tree, [_result(v, self.higher) for v in values[k:k + n]]))
+            k += n
+        return out
 
 
-def _grads(out, wrt, higher, fname):
-    """d(out)/d(w) for each w in wrt, through only the nodes that depend on wrt."""
-    if not isinstance(out, Value):
-        if isinstance(out, bool) or not isinstance(out, numbers.Real):
-            raise TypeError(f"{fname}: the function must return a scalar Value or a number, "
-                            f"got {type(out).__name__} {show(out)}")
-        return [0.0] * len(wrt)  # a constant function
-    inputs, live, order = set(wrt), set(wrt), []
-    for node in topological_order(out):
-        if node not in inputs and any(p in live for p in node.parents):
-            live.add(node)
-            order.append(node)
-    grads = backprop(order, {out: 1.0}, higher)
-    return [grads.get(w, 0.0) for w in wrt]
+def _outputs(out, fname, scalar=False):
+    """(the numbers and Values f returned, their structure): a Value, a number, or a container of them."""
+    if scalar:
+        if isinstance(out, Value) or (isinstance(out, numbers.Real) and not isinstance(out, bool)):
+            return [out], None
+        raise TypeError(f"{fname}: the function must return a scalar Value or a number, got {type(out).__name__} "
+                        f"{show(out)}; for several outputs use jacobian, vjp or jvp")
+    return flatten(out, f"{fname}: the function's result")
+
+
+def _live(outs, wrt):
+    """The nodes between wrt and the outputs (those that depend on wrt), parents first, without wrt itself."""
+    inputs, live, order, seen = set(wrt), set(wrt), [], set()
+    for out in outs:
+        if not isinstance(out, Value):
+            continue
+        for node in topological_order(out):
+            if node in seen:
+                continue
+            seen.add(node)
+            if node not in inputs and any(p in live for p in node.parents):
+                live.add(node)
+                order.append(node)
+    return order
+
+
+def _backward(order, seeds, higher):
+    """Reverse mode: one backward pass from the seeded outputs; {node: d(seeded outputs)/d(node)}."""
+    return backprop(order, dict(seeds), higher)
+
+
+def _forward(order, seeds, higher):
+    """Forward mode: one pass from the seeded inputs towards the outputs; {node: its tangent}. A node's tangent is
+    the sum over its parents of d(node)/d(parent) (the op table's local derivative) times the parent's tangent."""
+    tangents = dict(seeds)
+    for node in order:
+        if not any(p in tangents for p in node.parents):
+            continue
+        total = None
+        for p, d in zip(node.parents, ChainRule(node, higher).local_grads):
+            if d is not None and p in tangents:
+                term = d * tangents[p]
+                total = term if total is None else total + term
+        if total is not None:
+            tangents[node] = total
+    return tangents
 
 
 def _result(x, higher):
@@ -85,10 +141,6 @@ def _result(x, higher):
     if higher:
         return x if isinstance(x, Value) else Value(x)
     return x.data if isinstance(x, Value) else float(x)
-
-
-def _higher(args):
-    return _depth.get() > 0 or any(isinstance(a, Value) for a in args)
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
@@ -102,24 +154,28 @@ def _value_and_grad(f, argnums, _name):
 
     @functools.wraps(f)
     def value_and_df(*args, **kwargs):
-        idx = _resolve(nums, args, _name)
-        higher = _higher(args)
-        args, wrt = _inputs(args, idx, "grad")
+        inputs = _Inputs(args, _resolve(nums, args, _name), "grad")
         with _differentiating():
-            out = f(*args, **kwargs)
-            grads = [_result(g, higher) for g in _grads(out, wrt, higher, "grad")]
-        return _result(out, higher), grads[0] if single else tuple(grads)
+            out = f(*inputs.args, **kwargs)
+            (value,), _ = _outputs(out, "grad", scalar=True)
+            grads = _backward(_live([value], inputs.wrt), {value: 1.0}, inputs.higher) if isinstance(
+                value, Value) else {}
+            result = inputs.split([grads.get(w, 0.0) for w in inputs.wrt])
+        return _result(value, inputs.higher), result[0] if single else tuple(result)
 
     return value_and_df
 
 
 def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """A function that returns the derivative of f with respect to argument argnums (a tuple gives a tuple).
+    An argument may be a list, tuple or dict of numbers (nested): its gradient has the same structure.
 
     >>> grad(lambda x: x ** 3)(2.0)
     12.0
     >>> grad(grad(lambda x: x ** 3))(2.0)
     12.0
+    >>> grad(lambda p: p["w"][0] * p["w"][1] + p["b"])({"w": [2.0, 3.0], "b": 0.5})
+    {'w': [3.0, 2.0], 'b': 1.0}
     """
     vg = _value_and_grad(f, argnums, "grad")
 
@@ -132,6 +188,7 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
 
 def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None) -> Callable[..., list[list[Any]]]:
     """A function that returns the matrix of second derivatives of f, as a list of lists (all arguments by default).
+    H[i][j] is d2f/d(args[i])d(args[j]); for container arguments, args[i]'s structure holding args[j]'s.
 
     >>> hessian(lambda x, y: x * x * y)(1.0, 2.0)
     [[4.0, 2.0], [2.0, 0.0]]
@@ -142,13 +199,166 @@ def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None)
     @functools.wraps(f)
     def hess(*args, **kwargs):
         nums = tuple(range(len(args))) if argnums is None else argnums
-        idx = _resolve(nums, args, "hessian")
-        higher = _higher(args)
-        args, wrt = _inputs(args, idx, "hessian")
+        inputs = _Inputs(args, _resolve(nums, args, "hessian"), "hessian")
         with _differentiating():
-            out = f(*args, **kwargs)
-            first = _grads(out, wrt, True, "hessian")  # Values, so that they can be differentiated again
-            rows = [_grads(g, wrt, higher, "hessian") for g in first]
-        return [[_result(h, higher) for h in row] for row in rows]
+            out = f(*inputs.args, **kwargs)
+            (value,), _ = _outputs(out, "hessian", scalar=True)
+            first = _gradient(value, inputs.wrt, True)  # Values, so that they can be differentiated again
+            rows = [_gradient(g, inputs.wrt, inputs.higher) for g in first]
+        return _matrix(inputs, rows)
 
     return hess
+
+
+def _gradient(value, wrt, higher):
+    if not isinstance(value, Value):
+        return [0.0] * len(wrt)
+    grads = _backward(_live([value], wrt), {value: 1.0}, higher)
+    return [grads.get(w, 0.0) for w in wrt]
+
+
+def _matrix(inputs, rows):
+    """rows[k][m] = d2f/d(number k)d(number m), as [[args[i]'s structure of args[j]'s]]."""
+    starts = [sum(inputs.sizes[:i]) for i in range(len(inputs.sizes))]
+    matrix = []
+    for i, (tree_i, n_i) in enumerate(zip(inputs.trees, inputs.sizes)):
+        line = []
+        for j, (tree_j, n_j) in enumerate(zip(inputs.trees, inputs.sizes)):
+            inner = [unflatten(tree_j, [_result(h, inputs.higher) for h in rows[k][starts[j]:starts[j] + n_j]])
+                     for k in range(starts[i], starts[i] + n_i)]
+            line.append(unflatten(tree_i, inner))
+        matrix.append(line)
+    return matrix
+
+
+def _pair(primals, tangents, fname):
+    """primals and tangents as lists of arguments, checked to have one tangent number per primal number."""
+    for name, x in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(x, (list, tuple)):
+            raise TypeError(f"{fname}: {name} must be a tuple (or list) of arguments, one per argument of f, got "
+                            f"{type(x).__name__} {show(x)}")
+    if len(primals) != len(tangents):
+        raise ValueError(f"{fname}: {len(primals)} primal(s) but {len(tangents)} tangent(s); give one tangent per "
+                         f"primal")
+    flat = []
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        p_tree = flatten(p, f"{fname}: primal {i}")[1]
+        t_leaves, t_tree = flatten(t, f"{fname}: tangent {i}")
+        if p_tree != t_tree:
+            raise ValueError(f"{fname}: tangent {i} is {describe(t_tree)}, but primal {i} is {describe(p_tree)}; "
+                             f"a tangent has the primal's structure, one number per number")
+        flat += [x if isinstance(x, Value) else real(x, f"{fname} (tangent {i})") for x in t_leaves]
+    return list(primals), flat
+
+
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:
+    """Forward mode: (f(*primals), the derivative of f at primals in the direction tangents), in one forward pass.
+
+    `primals` and `tangents` are tuples (or lists) with one entry per argument of f, a tangent having its
+    primal's structure. f may return a Value or a list (tuple, dict) of them: the tangent has the same structure.
+
+    >>> jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
+    (6.0, 3.0)
+    """
+    primals, seeds = _pair(primals, tangents, "jvp")
+    inputs = _Inputs(primals, range(len(primals)), "jvp")
+    higher = inputs.higher or any(isinstance(t, Value) for t in seeds)
+    with _differentiating():
+        outs, tree = _outputs(f(*inputs.args), "jvp")
+        tangents_ = _forward(_live(outs, inputs.wrt), dict(zip(inputs.wrt, seeds)), higher)
+        tangent = [tangents_.get(o, 0.0) if isinstance(o, Value) else 0.0 for o in outs]
+    return (unflatten(tree, [_result(o, higher) for o in outs]),
+            unflatten(tree, [_result(t, higher) for t in tangent]))
+
+
+def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
+    """Reverse mode as a function: (f(*primals), vjp_fn), where vjp_fn(cotangent) gives, for each primal, the
+    cotangent times the Jacobian of f there (one backward pass per call; the graph is built once).
+
+    `cotangent` has the structure of f's result (a number for a Value, a list for a list of Values).
+
+    >>> out, vjp_fn = vjp(lambda x, y: [x * y, x + y], 2.0, 3.0)
+    >>> out, vjp_fn([1.0, 0.0])
+    ([6.0, 5.0], (3.0, 2.0))
+    """
+    inputs = _Inputs(primals, range(len(primals)), "vjp")
+    with _differentiating():
+        outs, tree = _outputs(f(*inputs.args), "vjp")
+        order = _live(outs, inputs.wrt)
+    value = unflatten(tree, [_result(o, inputs.higher) for o in outs])
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        leaves, given = flatten(cotangent, "vjp_fn: the cotangent")
+        if given != tree:
+            raise ValueError(f"vjp_fn: the cotangent is {describe(given)}, but f returned {describe(tree)}; give "
+                             f"one number per output, in the output's structure")
+        seeds = {}
+        for o, c in zip(outs, leaves):
+            c = c if isinstance(c, Value) else real(c, "vjp_fn (cotangent)")
+            if isinstance(o, Value):
+                seeds[o] = seeds[o] + c if o in seeds else c  # an output given twice gets both
+        higher = inputs.higher or any(isinstance(c, Value) for c in leaves)
+        with _differentiating():
+            grads = _backward(order, seeds, higher)
+            return tuple(inputs.split([grads.get(w, 0.0) for w in inputs.wrt]))
+
+    return value, vjp_fn
+
+
+def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None,
+             mode: str = "rev") -> Callable[..., list[list[Any]]]:
+    """A function that returns the Jacobian of f: J[i][j] = d f(*args)[i] / d args[j], a list of lists (a
+    Value-returning f gives one row), over the arguments in argnums (all by default).
+
+    mode="rev" builds it row by row, one backward pass per output; mode="fwd" column by column, one forward pass
+    per input number (jvp). Same numbers; the cheaper mode is the one with fewer passes.
+
+    >>> jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0)
+    [[3.0, 2.0], [1.0, 1.0]]
+    """
+    if mode not in ("rev", "fwd"):
+        raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {show(mode)}")
+    if argnums is not None:
+        argnums = _argnums(argnums, "jacobian")[0]
+
+    @functools.wraps(f)
+    def jac(*args, **kwargs):
+        nums = tuple(range(len(args))) if argnums is None else argnums
+        inputs = _Inputs(args, _resolve(nums, args, "jacobian"), "jacobian")
+        with _differentiating():
+            outs, _ = _outputs(f(*inputs.args, **kwargs), "jacobian")
+            order = _live(outs, inputs.wrt)
+            if mode == "rev":
+                rows = []
+                for o in outs:
+                    grads = _backward(order, {o: 1.0}, inputs.higher) if isinstance(o, Value) else {}
+                    rows.append([grads.get(w, 0.0) for w in inputs.wrt])
+            else:
+                columns = []
+                for w in inputs.wrt:
+                    tangents = _forward(order, {w: 1.0}, inputs.higher)
+                    columns.append([tangents.get(o, 0.0) if isinstance(o, Value) else 0.0 for o in outs])
+                rows = [[column[i] for column in columns] for i in range(len(outs))]
+            return [inputs.split(row) for row in rows]
+
+    return jac
+
+
+def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], Any]:
+    """A function of (primals, tangents) that returns the Hessian of scalar f times the vector tangents, one
+    number per primal number (in the primals' structure), without building the Hessian: forward mode over
+    reverse, jvp(grad(f)).
+
+    >>> hvp(lambda x, y: x * x * y)((1.0, 2.0), (1.0, 0.0))
+    (4.0, 2.0)
+    """
+    @functools.wraps(f)
+    def h(primals, tangents):
+        primals, _ = _pair(primals, tangents, "hvp")
+        if not primals:
+            raise ValueError("hvp: primals is empty; give the point as a tuple with one entry per argument of f")
+        df = grad(f, argnums=tuple(range(len(primals))))
+        product = jvp(df, primals, tangents)[1]
+        return tuple(product) if isinstance(tangents, tuple) else list(product)
+
+    return h

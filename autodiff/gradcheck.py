@@ -1,11 +1,14 @@
-"""gradcheck: compare the engine's derivatives with central differences, for use in unit tests."""
+"""gradcheck: compare the engine's derivatives (reverse mode, forward mode, or both; first and second order) with
+central differences, for use in unit tests."""
+import functools
 import math
 import numbers
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from .engine import Value, no_grad
 from .errors import real, show
-from .functional import grad, hessian, value_and_grad
+from .functional import grad, hessian, hvp, jacobian
+from .trees import flatten, paths, unflatten
 
 __all__ = ["gradcheck", "GradcheckError"]
 
@@ -18,13 +21,18 @@ class GradcheckError(AssertionError):
         self.rows = list(rows)  # (input, analytic, numeric, abs error, allowed), worst first
 
 
-def gradcheck(f: Callable[..., Any], inputs: Iterable[float | Value], *, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, order: int = 1) -> bool:
-    """Check f's gradient (and, with order=2, its second derivatives) at `inputs` against central differences.
+def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, order: int = 1, modes: Sequence[str] = ("rev",)) -> bool:
+    """Check f's derivatives (and, with order=2, its second derivatives) at `inputs` against central differences.
 
-    `f` takes floats or Values and returns a Value. Returns True, or raises GradcheckError with a table.
+    `inputs` lists f's arguments: numbers, Values, or lists, tuples and dicts of them. `f` returns a Value, a number,
+    or a list (tuple, dict) of them. `modes` says which derivatives to check: "rev" (reverse mode: backward passes,
+    grad, hessian), "fwd" (forward mode: jvp, and jvp over grad for second derivatives), or both. Returns True, or
+    raises GradcheckError with a table, worst first.
 
     >>> gradcheck(lambda x, y: x * y.exp(), [2.0, 0.5])
+    True
+    >>> gradcheck(lambda p: [p["a"] * p["b"], p["a"].sin()], [{"a": 0.3, "b": 2.0}], modes=("rev", "fwd"), order=2)
     True
     """
     for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
@@ -33,39 +41,86 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[float | Value], *, eps: fl
                              f"number, got {show(v)}")
     if order not in (1, 2):
         raise ValueError(f"gradcheck: order must be 1 or 2, got {show(order)}")
+    if isinstance(modes, str) or not isinstance(modes, (tuple, list)) or not modes or \
+            not set(modes) <= {"rev", "fwd"}:
+        raise ValueError(f"gradcheck: modes must be a non-empty tuple of 'rev' and 'fwd', got {show(modes)}")
     if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__"):
         raise TypeError(f"gradcheck: inputs must be a list of numbers, got {type(inputs).__name__} {show(inputs)}")
     inputs = list(inputs)
     if not inputs:
         raise ValueError("gradcheck: inputs is empty; give the point to check as a list of numbers")
-    xs = [x.data if isinstance(x, Value) else real(x, f"gradcheck (input {i})") for i, x in enumerate(inputs)]
-    names = [f"{i} ({x.label})" if isinstance(x, Value) and x.label else str(i) for i, x in enumerate(inputs)]
+    trees, names, xs = [], [], []
+    for i, x in enumerate(inputs):
+        leaves, tree = flatten(x, f"gradcheck: input {i}")
+        trees.append(tree)
+        names += [f"{i} ({x.label})" if isinstance(x, Value) and x.label else str(i)] if tree is None else \
+            paths(tree, str(i))
+        xs += [v.data if isinstance(v, Value) else real(v, f"gradcheck (input {i})") for v in leaves]
+
+    def flat_f(*numbers_):  # f of its arguments' numbers, one by one, returning the list of its outputs
+        it = iter(numbers_)
+        out = f(*[unflatten(tree, it) for tree in trees])
+        return _outputs(out)
 
     def value(point):
         with no_grad():
-            out = f(*[Value(x) for x in point])
-        return _number(out)
+            return [_number(o) for o in flat_f(*[Value(x) for x in point])]
 
-    value(xs)  # f returns a Value or a number (else a TypeError that names gradcheck)
-    df = value_and_grad(f, argnums=tuple(range(len(xs))))  # a pass that leaves every .grad alone (of inputs,
-    first, second = list(df(*xs)[1]), list(df(*xs)[1])    # and of a model's parameters that f captures)
-    if not all(a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(first, second)):
-        raise GradcheckError("gradcheck: two passes at the same point gave different gradients: "
-                             f"{first} then {second}; a derivative rule must not keep state between calls")
+    n_out = len(value(xs))  # f returns Values or numbers (else a TypeError that names gradcheck)
+    if not n_out:
+        raise ValueError("gradcheck: f returned no outputs to check")
+    label = (lambda i, name: name) if n_out == 1 else (lambda i, name: f"output {i}, {name}")
+    tag = {"rev": "", "fwd": " [fwd]"}  # a forward-mode row says so
 
-    numeric = [(value(_shift(xs, i, eps)) - value(_shift(xs, i, -eps))) / (2 * eps) for i in range(len(xs))]
-    rows = [(names[i], first[i], numeric[i]) for i in range(len(xs))]
+    def first(mode):  # J[i][k] = d output i / d number k, computed by one mode; a pass leaves every .grad alone
+        return jacobian(flat_f, mode=mode)(*xs)
+
+    numeric = [[(a - b) / (2 * eps) for a, b in zip(value(_shift(xs, k, eps)), value(_shift(xs, k, -eps)))]
+               for k in range(len(xs))]  # numeric[k][i]
+    rows = []
+    for mode in modes:
+        once, again = first(mode), first(mode)
+        if not all(a == b or (math.isnan(a) and math.isnan(b)) for r, s in zip(once, again) for a, b in zip(r, s)):
+            raise GradcheckError("gradcheck: two passes at the same point gave different gradients: "
+                                 f"{once} then {again}; a derivative rule must not keep state between calls")
+        rows += [(label(i, names[k]) + tag[mode], once[i][k], numeric[k][i]) for i in range(n_out)
+                 for k in range(len(xs))]
     what = "first derivatives"
     if order == 2:
-        df = grad(f, argnums=tuple(range(len(xs))))
-        analytic2 = hessian(f)(*xs)
-        for j in range(len(xs)):
-            up, down = df(*_shift(xs, j, eps)), df(*_shift(xs, j, -eps))
-            for i in range(len(xs)):
-                rows.append((f"{names[i]}, {names[j]}", analytic2[i][j], (up[i] - down[i]) / (2 * eps)))
+        for i in range(n_out):
+            fi = functools.partial(_output, flat_f, i)
+            up = [first_derivatives(fi, _shift(xs, j, eps)) for j in range(len(xs))]
+            down = [first_derivatives(fi, _shift(xs, j, -eps)) for j in range(len(xs))]
+            for mode in modes:
+                if mode == "rev":
+                    analytic = hessian(fi)(*xs)  # reverse over reverse
+                else:  # forward over reverse: column j is H times the j-th unit vector
+                    columns = [hvp(fi)(tuple(xs), tuple(float(k == j) for k in range(len(xs))))
+                               for j in range(len(xs))]
+                    analytic = [[columns[j][k] for j in range(len(xs))] for k in range(len(xs))]
+                for j in range(len(xs)):
+                    for k in range(len(xs)):
+                        rows.append((label(i, f"{names[k]}, {names[j]}") + tag[mode], analytic[k][j],
+                                     (up[j][k] - down[j][k]) / (2 * eps)))
         what = "first and second derivatives"
     _compare(rows, atol, rtol, eps, what)
     return True
+
+
+def first_derivatives(f, point):
+    """The gradient of scalar f at point (reverse mode), for the differences that check second derivatives."""
+    return list(grad(f, argnums=tuple(range(len(point))))(*point))
+
+
+def _output(flat_f, i, *numbers_):
+    return flat_f(*numbers_)[i]
+
+
+def _outputs(out):
+    """f's result as the list of its numbers and Values (a Value or a number is a list of one)."""
+    if isinstance(out, (list, tuple, dict)):
+        return flatten(out, "gradcheck: f's result")[0]
+    return [out]
 
 
 def _number(out):

@@ -119,9 +119,11 @@ def test_bad_inputs(inputs, error):
         gradcheck(lambda x: x * x, inputs)
 
 
-def test_f_must_return_a_value_or_number():
-    with pytest.raises(TypeError, match="gradcheck"):
-        gradcheck(lambda x: [x], [1.0])
+def test_f_must_return_values_or_numbers():
+    for bad in (lambda x: "x", lambda x: None, lambda x: [x, "y"]):
+        with pytest.raises(TypeError, match="gradcheck"):
+            gradcheck(bad, [1.0])
+    assert gradcheck(lambda x: [x, x * x], [1.0])  # a list of outputs is checked output by output
 
 
 # ----- primitive ---------------------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import assert_type
 import autodiff
 import nn
 from autodiff import (Constant, DomainError, GradcheckError, GraphvizMissing, Op, Parameter, RangeError, Value, animate,
-                      cos, draw, exp, explain, grad, grad_computed, gradcheck, hessian, leaky_relu, log, no_grad,
-                      primitive, relu, save_svg, sigmoid, sin, sqrt, tanh, value_and_grad)
+                      cos, draw, exp, explain, grad, grad_computed, gradcheck, hessian, hvp, jacobian, jvp,
+                      leaky_relu, log, no_grad, primitive, relu, save_svg, sigmoid, sin, sqrt, tanh, value_and_grad,
+                      vjp)
 
 
 def usage(tmp: Path) -> None:
@@ -65,6 +66,12 @@ def usage(tmp: Path) -> None:
     _ = g(1.0, 2.0)
     _ = value_and_grad(f)(1.0, 2.0)
     _ = hessian(f)(1.0, 2.0)
+    value, tangent = jvp(f, (1.0, 2.0), (1.0, 0.0))
+    out, vjp_fn = vjp(f, 1.0, 2.0)
+    _ = vjp_fn(1.0)
+    _ = jacobian(lambda a, b: [a * b, a + b], mode="fwd")(1.0, 2.0)[0][1]
+    _ = hvp(f)((1.0, 2.0), (0.0, 1.0))
+    assert_type(gradcheck(f, [1.0, 0.5], modes=("rev", "fwd"), order=2), bool)
     assert_type(gradcheck(f, [1.0, 0.5]), bool)
     e = explain(y, x)
     assert_type(e.total, float)
