@@ -132,7 +132,8 @@ def test_demo_compiled_and_eager_training_agree():
     assert a.state_dict() == b.state_dict()
 
 
-@pytest.mark.parametrize("demo", ["basics.py", "delta_rule.py", "moons.py", "benchmark.py"])
+@pytest.mark.parametrize("demo", ["basics.py", "delta_rule.py", "moons.py", "benchmark.py",
+                                  "forward_vs_reverse.py"])
 def test_every_demo_answers_help_and_its_docstring_gives_the_venv_command(demo):
     import subprocess
     out = subprocess.run([sys.executable, str(DEMOS / demo), "--help"], capture_output=True, text=True, timeout=60,
@@ -140,3 +141,15 @@ def test_every_demo_answers_help_and_its_docstring_gives_the_venv_command(demo):
     assert out.returncode == 0 and out.stdout.startswith("usage:"), (out.stdout[:200], out.stderr[-500:])
     doc = (DEMOS / demo).read_text().split('"""')[1]
     assert ".venv/bin/python" in doc and "  python demos" not in doc
+
+
+def test_forward_vs_reverse_counts_one_pass_per_output_in_reverse_and_one_per_input_forward(capsys):
+    import forward_vs_reverse
+    (_, wide, diff_wide), (_, tall, diff_tall) = forward_vs_reverse.main(["--n", "12"])
+    assert wide["rev"][1] == 1 and wide["fwd"][1] == 12  # 12 inputs, 1 output
+    assert tall["rev"][1] == 12 and tall["fwd"][1] == 1  # 1 input, 12 outputs
+    assert diff_wide < 1e-12 and diff_tall < 1e-12
+    assert wide["rev"][0] == forward_vs_reverse.jacobian(forward_vs_reverse.many_inputs_one_output(12)[0])(
+        *forward_vs_reverse.many_inputs_one_output(12)[2])
+    out = capsys.readouterr().out
+    assert "passes" in out and "pick the mode with fewer passes" in out
