@@ -125,7 +125,7 @@ def test_forward_over_reverse_and_reverse_over_forward_give_the_hessian():
     g = grad(f, argnums=(0, 1))
     for v in [(1.0, 0.0), (0.0, 1.0), (0.3, -2.0)]:
         fwd_over_rev = jvp(g, (0.7, -0.4), v)[1]
-        rev_over_fwd = grad(lambda x, y: jvp(f, (x, y), v)[1], argnums=(0, 1))(0.7, -0.4)
+        rev_over_fwd = grad(lambda x, y, v=v: jvp(f, (x, y), v)[1], argnums=(0, 1))(0.7, -0.4)
         exact = [H[i][0] * v[0] + H[i][1] * v[1] for i in range(2)]
         assert fwd_over_rev == pytest.approx(exact, rel=1e-12) and rev_over_fwd == pytest.approx(exact, rel=1e-12)
         assert hvp(f)((0.7, -0.4), v) == pytest.approx(exact, rel=1e-12)
