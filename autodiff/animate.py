@@ -19,7 +19,8 @@ from .engine import OPS, TABLE, Constant, Value, backprop
 from .explain import describe, name_of
 from .files import atomic_write
 from .render import load_graphviz, render
-from .text import fmt, kind
+from .functional import watch
+from .text import fmt, kind, valid
 
 __all__ = ["animate"]
 
@@ -58,7 +59,8 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
                          f"sample), raise max_nodes, or draw() it")
     path = Path(path)
     final, trace = steps(root, graph)
-    graph = Graph(root, rankdir, max_nodes=max_nodes, grads=final)  # laid out with this pass's grads: texts fit
+    # laid out with this pass's grads, and room for any number the page may write there later
+    graph = Graph(root, rankdir, max_nodes=max_nodes, grads=final, room=ROOM)
     svg = render(graph.digraph(graphviz.Digraph).source, "svg").decode("utf-8")
     svg = svg[svg.index("<svg"):]
 
@@ -70,11 +72,14 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
         frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(g) for p, _, g in updates},
                        "edges": [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant],
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})
-    title = f"backward() through {_name(root, graph)}: {len(trace)} steps"
+    title = valid(f"backward() through {_name(root, graph)}: {len(trace)} steps")
     page = fill(PAGE, {"title": html.escape(title), "svg": svg, "frames": script_json(frames),
-                       "graph": script_json(live_graph(graph, final))})
+                       "graph": script_json(json.dumps(live_graph(graph, final)))})  # a string: JSON.parse reads it
     atomic_write(path, page.encode("utf-8"))
     return path
+
+
+ROOM = 7  # characters the page's layout keeps for each number; a longer one is written narrower to fit
 
 
 def live_graph(graph, grads):
@@ -82,6 +87,7 @@ def live_graph(graph, grads):
     table, its parents, data, grad and local derivatives, and its names in captions and derivations), the inputs
     by name, and why the page cannot recompute it, if it cannot."""
     rows = dict(zip(OPS, TABLE))  # Op -> its key in the table, which names its row in the page's table too
+    rows[watch] = "input"  # the identity through which grad and hessian watch their arguments
     nodes, primitives = [], []
     for node in graph.order:
         row = rows.get(node.grad_fn)
@@ -94,14 +100,18 @@ def live_graph(graph, grads):
                       "name": name_of(node, None), "describe": describe(node)})
     leaves = [n for n in graph.order if not n.parents and type(n) is not Constant]
     labels = [n.label for n in leaves]
-    inputs = {n.label if n.label and labels.count(n.label) == 1 else graph.node_id(n): graph.node_id(n)
-              for n in leaves}  # a label two leaves share names neither: they go by their ids
+    named = {n.label: graph.node_id(n) for n in leaves if n.label and labels.count(n.label) == 1}
+    inputs = {}
+    for n in leaves:  # a leaf goes by its label; without one, or with one that two leaves share, by its node id
+        nid = graph.node_id(n)
+        name = n.label if named.get(n.label) == nid else nid if nid not in named else f"leaf {nid}"
+        inputs[name] = nid
     frozen = ""
     if primitives:
         names = ", ".join(dict.fromkeys(primitives))
-        frozen = (f"This graph uses {names}, a primitive (a Python function), which this page cannot compute: the "
-                  f"numbers shown are Python's, and the inputs cannot be changed here. Change them in Python and "
-                  f"call animate() again.")
+        frozen = (f"This graph uses {names}, which this page cannot compute (it is not an op of autodiff's table: a "
+                  f"primitive, that is a Python function, or an Op of your own): the numbers shown are Python's, "
+                  f"and the inputs cannot be changed here. Change them in Python and call animate() again.")
     return {"root": graph.node_id(graph.root), "nodes": nodes, "inputs": inputs, "frozen": frozen}
 
 
@@ -130,11 +140,12 @@ PAGE = r"""<!DOCTYPE html>
 <title>{{title}}</title>
 <style>
   body { font-family: Helvetica, Arial, sans-serif; margin: 16px; color: #222; }
-  h1 { font-size: 17px; margin: 0 0 8px; }
+  h1 { font-size: 17px; margin: 0 0 8px; overflow-wrap: anywhere; }
   #controls { display: flex; gap: 8px; align-items: center; margin: 8px 0; flex-wrap: wrap; }
   #controls button { font-size: 14px; padding: 4px 10px; }
   #slider { flex: 1; max-width: 480px; }
-  #caption { font-size: 14px; min-height: 2.6em; background: #f6f6f6; padding: 6px 10px; border-radius: 4px; }
+  #caption { font-size: 14px; min-height: 2.6em; background: #f6f6f6; padding: 6px 10px; border-radius: 4px;
+             overflow-wrap: anywhere; }
   #keys { display: flex; gap: 18px; font-size: 12px; color: #444; margin: 6px 0; flex-wrap: wrap; }
   #keys i { display: inline-block; width: 20px; height: 10px; margin-right: 5px; vertical-align: middle;
             background: #fff; }
@@ -142,25 +153,28 @@ PAGE = r"""<!DOCTYPE html>
   #keys .upd { border: 3px dashed #ff7f0e; }
   #keys .act { height: 0; border-top: 3px solid #d62728; }
   #keys .frz { border: 2px dotted #777; background: #eee; }
-  #main { display: flex; gap: 12px; align-items: flex-start; }
-  #graph { overflow: auto; flex: 1; max-height: 78vh; border: 1px solid #eee; }
+  #graph { overflow: auto; max-height: 78vh; border: 1px solid #eee; }
   #graph svg { display: block; }
-  #side { width: 360px; flex: none; font-size: 13px; }
+  #side { display: flex; gap: 16px; font-size: 13px; margin: 6px 0; align-items: flex-start; }
   #side h2 { font-size: 14px; margin: 4px 0; }
-  #inputs { max-height: 34vh; overflow: auto; }
-  .input { display: grid; grid-template-columns: 130px 96px 1fr; gap: 6px; align-items: center; margin: 2px 0; }
-  .input .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-  .input input[type=number] { width: 90px; }
+  #live { flex: 0 0 460px; }
+  #rule { flex: 1; min-width: 0; }
+  #inputs { max-height: 24vh; overflow: auto; }
+  #explain { max-height: 24vh; overflow: auto; }
+  .input { display: grid; grid-template-columns: 190px 96px 1fr; gap: 6px; align-items: center; margin: 3px 0; }
+  .input .name { overflow-wrap: anywhere; font-size: 12px; }
+  .input input[type=text] { width: 90px; }
   .input input[type=range] { width: 100%; min-width: 0; margin: 0; }
   .input input.bad { outline: 2px solid #d62728; }
   #status { color: #b00; min-height: 1.2em; margin: 4px 0; }
   #status.frozen { color: #555; }
-  #explain { white-space: pre-wrap; font-size: 12px; background: #f6f6f6; padding: 6px; border-radius: 4px;
+  #explain { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; background: #f6f6f6; padding: 6px; border-radius: 4px;
              min-height: 3em; margin: 0; }
   .node { cursor: pointer; }
   .node.current > polygon, .node.current > ellipse { stroke: #d62728; stroke-width: 3px; }
   .node.updated > polygon { stroke: #ff7f0e; stroke-width: 3px; stroke-dasharray: 6 3; }
   .node.frozen > polygon, .node.frozen > ellipse { stroke: #777; stroke-dasharray: 2 2; }
+  .node.picked > polygon { stroke: #1f77b4; stroke-width: 4px; }
   .edge.active path { stroke: #d62728; stroke-width: 2.5px; }
   .edge.active polygon { stroke: #d62728; fill: #d62728; }
   .hint { color: #777; font-size: 12px; margin: 4px 0; }
@@ -186,23 +200,38 @@ PAGE = r"""<!DOCTYPE html>
 <p class="hint">Each step runs one node's local chain rule: its grad times the local derivative on each incoming
 edge is added to that input's grad. Blank grads are not computed yet. Keys: left/right arrows, space, Home, End.
 Change an input on the right to recompute everything; click a node to see its grad as the chain rule.</p>
-<div id="main">
-  <div id="graph">{{svg}}</div>
-  <div id="side">
+<div id="side">
+  <div id="live">
     <h2>Inputs and parameters</h2>
     <div id="status"></div>
     <div id="inputs"></div>
+  </div>
+  <div id="rule">
     <h2>The chain rule for one node</h2>
     <pre id="explain">Click a node to see d(root)/d(node) as the sum over its paths to the root.</pre>
   </div>
 </div>
+<div id="graph">{{svg}}</div>
 <script type="application/json" id="frames">{{frames}}</script>
 <script>
 "use strict";
-const G = {{graph}};
+const G = JSON.parse({{graph}});  // (JSON.parse: a label "__proto__" stays a key)
 
 // ----- the op table: each built-in op's forward and its local derivatives, as in autodiff's engine -----------
 function refuse(message) { throw new Error(message); }
+function pyrepr(x) {  // a number as Python's repr writes it (2.0, 1e-07, inf), for messages
+  if (x !== x) { return "nan"; }
+  if (x === Infinity || x === -Infinity) { return x > 0 ? "inf" : "-inf"; }
+  if (Object.is(x, -0)) { return "-0.0"; }
+  let s = String(x);
+  if (!s.includes("e") && (Math.abs(x) >= 1e16 || (x !== 0 && Math.abs(x) < 1e-4))) { s = x.toExponential(); }
+  if (s.includes("e")) {
+    const [m, e] = s.split("e");
+    const sign = e[0] === "-" ? "-" : "+", digits = e.replace(/^[-+]/, "");
+    return m + "e" + sign + digits.padStart(2, "0");
+  }
+  return s.includes(".") ? s : s + ".0";
+}
 const finite = Number.isFinite;
 function pw(x, y) {  // Python's float power (C99 pow): 1 ** nan and (-1) ** inf are 1
   if (x === 1 || y === 0) { return 1; }
@@ -212,8 +241,8 @@ function pw(x, y) {  // Python's float power (C99 pow): 1 ** nan and (-1) ** inf
 function power(x, y) {
   if ((x === 0 && y < 0) || (x < 0 && y !== Math.floor(y))) {
     if (!finite(x) || !finite(y)) { return pw(x, y); }
-    if (x === 0) { refuse("**: " + x + " to the negative power " + y + " is undefined (division by zero)"); }
-    refuse("**: a negative base " + x + " to the non-integer power " + y + " has no real value");
+    if (x === 0) { refuse("**: " + pyrepr(x) + " to the negative power " + pyrepr(y) + " is undefined (division by zero)"); }
+    refuse("**: a negative base " + pyrepr(x) + " to the non-integer power " + pyrepr(y) + " has no real value");
   }
   return pw(x, y);
 }
@@ -221,19 +250,19 @@ const OPS = {
   add: { f: (x, y) => x + y, d: () => [1, 1] },
   sub: { f: (x, y) => x - y, d: () => [1, -1] },
   mul: { f: (x, y) => x * y, d: (x, y) => [y, x] },
-  div: { f: (x, y) => (y === 0 && finite(x)) ? refuse("/: cannot divide " + x + " by zero; keep the denominator away from 0 (e.g. add a small eps)") : x / y,
+  div: { f: (x, y) => (y === 0 && finite(x)) ? refuse("/: cannot divide " + pyrepr(x) + " by zero; keep the denominator away from 0 (e.g. add a small eps)") : x / y,
          d: (x, y, out) => [1 / y, -out / y] },
   power: { f: power, d: (x, y, out) => [y ? y * pw(x, y - 1) : 0, x ? out * Math.log(x) : 0] },
-  vpower: { f: (x, y) => (x < 0 && finite(x) && finite(y)) ? refuse("**: a negative base " + x + " to a Value power is not differentiable; use a positive base, or a plain number as the exponent") : power(x, y),
+  vpower: { f: (x, y) => (x < 0 && finite(x) && finite(y)) ? refuse("**: a negative base " + pyrepr(x) + " to a Value power is not differentiable; use a positive base, or a plain number as the exponent") : power(x, y),
             d: (x, y, out) => [y ? y * pw(x, y - 1) : 0, x ? out * Math.log(x) : 0] },
   leaky: { f: (x, y) => x > 0 ? x : y * x, d: (x, y) => [x > 0 ? 1 : y, x > 0 ? 0 : x] },
   neg: { f: (x) => -x, d: () => [-1] },
   absolute: { f: Math.abs, d: (x) => [x > 0 ? 1 : x < 0 ? -1 : 0] },
-  exp: { f: (x) => (x > 709 && Math.exp(x) === Infinity && finite(x)) ? refuse("exp: exp(" + x + ") overflows a float (inputs above about 709.78 do)") : Math.exp(x),
+  exp: { f: (x) => (x > 709 && Math.exp(x) === Infinity && finite(x)) ? refuse("exp: exp(" + pyrepr(x) + ") overflows a float (inputs above about 709.78 do)") : Math.exp(x),
          d: (x, out) => [out] },
-  log: { f: (x) => x <= 0 ? (finite(x) ? refuse("log: log(" + x + ") is undefined; log needs a positive number") : NaN) : Math.log(x),
+  log: { f: (x) => x <= 0 ? (finite(x) ? refuse("log: log(" + pyrepr(x) + ") is undefined; log needs a positive number") : NaN) : Math.log(x),
          d: (x) => [1 / x] },
-  sqrt: { f: (x) => x < 0 ? (finite(x) ? refuse("sqrt: sqrt(" + x + ") is undefined; sqrt needs a number >= 0") : NaN) : Math.sqrt(x),
+  sqrt: { f: (x) => x < 0 ? (finite(x) ? refuse("sqrt: sqrt(" + pyrepr(x) + ") is undefined; sqrt needs a number >= 0") : NaN) : Math.sqrt(x),
           d: (x, out) => [0.5 / out] },
   tanh: { f: Math.tanh, d: (x, out) => [1 - out ** 2] },
   sigmoid: { f: (x) => { if (x >= 0) { return 1 / (1 + Math.exp(-x)); } const e = Math.exp(x); return e / (1 + e); },
@@ -241,19 +270,46 @@ const OPS = {
   relu: { f: (x) => x <= 0 ? 0 : x, d: (x) => [x <= 0 ? 0 : 1] },
   sin: { f: (x) => finite(x) || x !== x ? Math.sin(x) : NaN, d: (x) => [Math.cos(x)] },
   cos: { f: (x) => finite(x) || x !== x ? Math.cos(x) : NaN, d: (x) => [-Math.sin(x)] },
+  input: { f: (x) => x, d: () => [1] },  // grad's and hessian's watch on an argument
 };
 
 // ----- numbers as autodiff writes them (autodiff.text.fmt, and Python's format(x, ".4g")) ----------------------
-function gfmt(x, p) {
+function gfmt(x, p) {  // format(x, "." + p + "g") exactly: the decimal digits of the float, ties to even
   if (x !== x) { return "nan"; }
   if (x === Infinity) { return "inf"; }
   if (x === -Infinity) { return "-inf"; }
   if (x === 0) { return Object.is(x, -0) ? "-0" : "0"; }
-  const [mantissa, e] = x.toExponential(p - 1).split("e");
-  const exp = Number(e);
+  const [digits, exp] = roundDecimal(Math.abs(x), p);
+  const sign = x < 0 ? "-" : "";
   const strip = (s) => s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
-  if (exp >= -4 && exp < p) { return strip(x.toFixed(p - 1 - exp)); }
-  return strip(mantissa) + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
+  if (exp >= -4 && exp < p) {
+    const point = exp + 1;  // digits before the decimal point
+    const text = point <= 0 ? "0." + "0".repeat(-point) + digits : digits.slice(0, point) + "." + digits.slice(point);
+    return sign + strip(text);
+  }
+  const mantissa = strip(digits[0] + "." + digits.slice(1));
+  return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
+}
+function roundDecimal(x, p) {  // ([p digits], e): x rounded to p significant digits is 0.d1d2... x 10^(e+1)
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0), lo = view.getUint32(4), biased = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo), e2 = biased - 1075;
+  if (biased === 0) { e2 = -1074; } else { m |= 1n << 52n; }  // x = m * 2^e2 exactly
+  let e = Math.floor(Math.log10(x));
+  for (;;) {
+    const k = e - p + 1;  // n = round(x / 10^k), to even at a tie
+    let num = m, den = 1n;
+    if (e2 >= 0) { num <<= BigInt(e2); } else { den <<= BigInt(-e2); }
+    if (k >= 0) { den *= 10n ** BigInt(k); } else { num *= 10n ** BigInt(-k); }
+    let n = num / den;
+    const twice = 2n * (num % den);
+    if (twice > den || (twice === den && n % 2n === 1n)) { n += 1n; }
+    const text = n.toString();
+    if (text.length > p) { e += 1; continue; }  // log10 was low, or the rounding carried: 9.9996 -> 10.00
+    if (text.length < p) { e -= 1; continue; }
+    return [text, e];
+  }
 }
 function fmt(x) {
   if (x === 0) { return "0"; }
@@ -276,23 +332,28 @@ for (const n of order) {
 const root = byId[G.root];
 const frozen = G.frozen;
 
-function forward(n) {  // n's data and local derivatives from its parents' data, or an Error naming the op
+function forward(n) {  // n's data from its parents' data, or an Error naming the op
   const xs = n.parents.map((id) => byId[id].data);
-  const op = OPS[n.op];
-  const out = op.f(...xs);
-  const args = n.opname + "(" + xs.join(", ") + ")";
+  const out = OPS[n.op].f(...xs);
   if (xs.every(finite) && !finite(out)) {
-    refuse(out === out ? args + ": the result overflows a float (it would be " + out + "); scale the inputs down"
+    const args = n.opname + "(" + xs.map(pyrepr).join(", ") + ")";
+    refuse(out === out ? args + ": the result overflows a float (it would be " + pyrepr(out) + "); scale the inputs down"
                        : args + ": the result is not a number (nan) although every operand is finite");
   }
-  const ds = op.d(...xs, out).map((d, i) => byId[n.parents[i]].constant ? null : d);
+  return out;
+}
+
+function derivatives(n) {  // d(n)/d(parent) for each parent (null for a Constant), or an Error naming the op
+  const xs = n.parents.map((id) => byId[id].data);
+  const ds = OPS[n.op].d(...xs, n.data).map((d, i) => byId[n.parents[i]].constant ? null : d);
   ds.forEach((d, i) => {
     if (d !== null && xs.every(finite) && !finite(d)) {
-      refuse(args + ": its derivative for input " + (i + 1) + " is " + (d === d ? "infinite" : "not a number") +
-             " here; keep the input off this point, for example by adding a small eps");
+      refuse(n.opname + "(" + xs.map(pyrepr).join(", ") + "): the derivative with respect to input " + i + " is " +
+             (d === d ? "infinite" : "not a number") + " here; keep the input off this point, for example by " +
+             "adding a small eps");
     }
   });
-  return [out, ds];
+  return ds;
 }
 
 function backward() {  // autodiff's backward pass on this page's numbers: the grads, and the rules that ran
@@ -339,7 +400,10 @@ function recompute(changes) {  // set inputs' data, then every value, local deri
   try {
     for (const [id, value] of changes) { byId[id].data = value; }
     for (const n of order) {
-      if (n.opname) { [n.data, n.locals] = forward(n); }
+      if (n.opname) { n.data = forward(n); }
+    }
+    for (let k = order.length - 1; k >= 0; k--) {
+      if (order[k].opname) { order[k].locals = derivatives(order[k]); }
     }
     const [grads, trace] = backward();
     for (const n of order) { n.grad = grads.has(n.id) ? grads.get(n.id) : 0; }
@@ -361,6 +425,9 @@ function fsum(xs) {  // Neumaier's compensated sum (Python's math.fsum is exact;
   return s + c;
 }
 function explain(id) {
+  if (!Object.prototype.hasOwnProperty.call(byId, id) || byId[id].constant) {
+    refuse("explain: no node with id " + JSON.stringify(id) + "; the ids are those of state()");
+  }
   const node = byId[id];
   const top = bare(root.name === null ? "root" : root.name), bottom = bare(node.name === null ? "node" : node.name);
   const head = "d" + top + "/d" + bottom;
@@ -444,14 +511,28 @@ for (const n of order) {
 }
 let step = 0, timer = null;
 
-function redraw() {  // the numbers of the current point: data, local derivatives on the edges, the title
+const room = new Map();  // a number's text -> the width the layout made for it (numbers were padded to ROOM)
+function write(t, text) {  // a number into its place, squeezed if it is wider than the place
+  if (!room.has(t)) { room.set(t, t.getComputedTextLength()); }
+  t.textContent = text;
+  t.removeAttribute("textLength");
+  if (t.getComputedTextLength() > room.get(t) + 0.5) {
+    t.setAttribute("textLength", room.get(t));
+    t.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
+}
+function writeNumbers() {  // the data of every node and the local derivative on every edge, at the current point
   for (const n of order) {
-    if (texts[n.id]) { texts[n.id][0].textContent = "data " + fmt(n.data); }
+    if (texts[n.id]) { write(texts[n.id][0], "data " + fmt(n.data)); }
     n.parents.forEach((id, i) => {
       const edge = document.getElementById(n.id + "e" + i), label = edge && edge.querySelector("text");
-      if (label && n.locals[i] !== null) { label.textContent = fmt(n.locals[i]); }
+      if (label && n.locals[i] !== null) { write(label, fmt(n.locals[i])); }
     });
   }
+}
+
+function redraw() {  // the numbers of the current point: data, local derivatives on the edges, the title
+  writeNumbers();
   const title = "backward() through " + captionName(root) + ": " + (frames.length - 1) + " steps";
   document.getElementById("title").textContent = title;
   document.title = title;
@@ -466,7 +547,7 @@ function show(k) {
   const grads = {};
   for (let i = 0; i <= step; i++) { Object.assign(grads, frames[i].set); }
   for (const [id, t] of Object.entries(texts)) {
-    t[1].textContent = id in grads ? "grad " + grads[id] : "grad";
+    write(t[1], id in grads ? "grad " + grads[id] : "grad");
   }
   for (const el of document.querySelectorAll(".current, .updated, .active")) {
     el.classList.remove("current", "updated", "active");
@@ -489,25 +570,40 @@ function show(k) {
   document.getElementById("caption").textContent = f.text;
   document.body.dataset.step = step;
   document.body.dataset.current = f.node;
-  follow(document.getElementById(f.op ? f.node + "op" : f.node));
+  follow(f);
 }
 
 // big graphs: fit to the window, but never below a readable size; then the view follows the active node
-const MIN_SCALE = 0.6;
+const MIN_SCALE = 0.55;  // 11 pt text stays 8 px tall
 const natural = [svg.width.baseVal.value, svg.height.baseVal.value];
 function layout() {
   const fit = document.getElementById("fit").checked;
+  graphBox.style.maxHeight = Math.max(300, window.innerHeight - graphBox.getBoundingClientRect().top -
+                                      window.scrollY - 16) + "px";
   const scale = fit ? Math.max(MIN_SCALE, Math.min(1, (graphBox.clientWidth - 4) / natural[0])) : 1;
   svg.style.width = natural[0] * scale + "px";
   svg.style.height = natural[1] * scale + "px";
   document.body.dataset.scale = scale.toFixed(3);
-  follow(document.getElementById(frames[step].op ? frames[step].node + "op" : frames[step].node));
+  follow(frames[step]);
 }
-function follow(el) {
-  if (!el) { return; }
-  const r = el.getBoundingClientRect(), box = graphBox.getBoundingClientRect();
-  if (r.left < box.left || r.right > box.right) { graphBox.scrollLeft += (r.left + r.right - box.left - box.right) / 2; }
-  if (r.top < box.top || r.bottom > box.bottom) { graphBox.scrollTop += (r.top + r.bottom - box.top - box.bottom) / 2; }
+function follow(f) {  // scroll the graph so that the step's node, and if they fit the grads it updates, are seen
+  const main = document.getElementById(f.op ? f.node + "op" : f.node);
+  if (!main) { return; }
+  const box = graphBox.getBoundingClientRect();
+  const rects = [main, document.getElementById(f.node)].concat(Object.keys(f.set).map((id) => document.getElementById(id)))
+    .filter((el) => el).map((el) => el.getBoundingClientRect());
+  const all = rects.reduce((u, r) => ({ left: Math.min(u.left, r.left), right: Math.max(u.right, r.right),
+                                         top: Math.min(u.top, r.top), bottom: Math.max(u.bottom, r.bottom) }));
+  const m = main.getBoundingClientRect();
+  const want = (all.right - all.left <= box.width - 8 && all.bottom - all.top <= box.height - 8) ? all : m;
+  const shift = (lo, hi, blo, bhi) => {  // the least scroll that shows [lo, hi]; a too wide one shows its end
+    if (hi - lo > bhi - blo) { return hi - bhi + 4; }
+    if (lo < blo) { return lo - blo - 4; }
+    if (hi > bhi) { return hi - bhi + 4; }
+    return 0;
+  };
+  graphBox.scrollLeft += shift(want.left, want.right, box.left, box.right);
+  graphBox.scrollTop += shift(want.top, want.bottom, box.top, box.bottom);
 }
 
 // the inputs: a number field and a slider for each, named by its label (or its node id)
@@ -518,9 +614,9 @@ for (const name of names) {
   const n = byId[G.inputs[name]];
   const row = document.createElement("label"), label = document.createElement("span");
   const field = document.createElement("input"), range = document.createElement("input");
-  row.className = "input"; label.className = "name"; label.title = name;
-  label.textContent = name.length > 20 ? "…" + name.slice(-19) : name;  // the end tells layers.0.neurons.3.w.1 apart
-  field.type = "number"; field.step = "any"; field.setAttribute("aria-label", name);
+  row.className = "input"; label.className = "name"; label.textContent = name;
+  label.title = "hover to find it in the picture";
+  field.type = "text"; field.inputMode = "decimal"; field.setAttribute("aria-label", name);
   range.type = "range"; range.setAttribute("aria-label", name + " (slider)");
   const span = Math.max(1, Math.abs(n.data)) * 2;
   if (finite(n.data)) { range.min = n.data - span; range.max = n.data + span; range.step = span / 200; }
@@ -528,20 +624,28 @@ for (const name of names) {
   field.dataset.input = name;
   row.append(label, field, range);
   document.getElementById("inputs").append(row);
-  const apply = (value) => {
+  const apply = (text, from) => {
     try {
+      const value = text.trim() === "" ? NaN : Number(text);
+      if (!finite(value)) {
+        refuse(name + ": " + JSON.stringify(text) + " is not a finite number; type one such as 0.5 or -2e-3");
+      }
       setInput(name, value);
-      field.classList.remove("bad");
+      for (const f of document.querySelectorAll("#inputs input.bad")) { f.classList.remove("bad"); }
       status.textContent = frozen;
     } catch (e) {
-      field.classList.add("bad");
+      row.sync();  // the controls show the input's number again, which did not change
+      from.classList.add("bad");
       status.textContent = e.message;
     }
   };
-  field.onchange = () => apply(Number(field.value));
-  range.oninput = () => apply(Number(range.value));
-  row.sync = () => { field.value = String(n.data); if (finite(n.data)) { range.value = n.data; } };
+  field.onchange = () => apply(field.value, field);
+  range.oninput = () => apply(range.value, range);
+  row.sync = () => { field.value = pyrepr(n.data).replace(/\.0$/, ""); if (finite(n.data)) { range.value = n.data; } };
   row.sync();
+  const node = document.getElementById(n.id);
+  row.onmouseenter = () => { if (node) { node.classList.add("picked"); follow({ op: false, node: n.id, set: {} }); } };
+  row.onmouseleave = () => { if (node) { node.classList.remove("picked"); } };
   if (frozen) { field.disabled = range.disabled = true; }
   inputRows.push(row);
 }
@@ -607,6 +711,7 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === " ") { e.preventDefault(); toggle(); }
 });
 slider.max = frames.length - 1;
+writeNumbers();
 layout();
 show(0);
 </script>

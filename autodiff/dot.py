@@ -4,7 +4,7 @@ import re
 
 from .engine import Constant, Value, grad_computed, topological_order
 from .fold import FOLDED, fold
-from .text import fmt, kind, op_symbol
+from .text import fmt, kind, op_symbol, valid
 
 __all__ = ["Graph", "KINDS", "local_derivatives"]
 
@@ -30,23 +30,15 @@ def local_derivatives(node):
         return [None] * len(node.parents)
 
 
-def _valid(text):
-    """Text that encodes as UTF-8: a lone surrogate (from a bad decode) becomes U+FFFD, the replacement character."""
-    return _SURROGATE.sub("\ufffd", text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _escape_record(text):
     """Text that cannot break a record label: { } | < > and quotes escaped, newlines as line breaks."""
-    text = _valid(text).replace("\\", "\\\\")
+    text = valid(text).replace("\\", "\\\\")
     text = re.sub(r'([{}|<>"])', r"\\\1", text)
     return text.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
 def _escape_html(text):
-    return _valid(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return valid(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 
@@ -54,9 +46,11 @@ class Graph:
     """A picture of the graph that computed `root`: which nodes it shows, which it folds, and how each looks.
 
     `grads` (node -> number), when given, are shown instead of each node's .grad (animate shows its own pass).
+    `room`, when given, is the number of characters every number's place is laid out for (a page that rewrites
+    the numbers needs boxes that fit any of them).
     """
 
-    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500, grads=None):
+    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500, grads=None, room=0):
         if not isinstance(root, Value):
             raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
         if rankdir not in ("LR", "RL", "TB", "BT"):
@@ -64,7 +58,7 @@ class Graph:
         if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
             raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
         self.root, self.rankdir, self.show_grad, self.show_local = root, rankdir, show_grad, show_local
-        self.grads = grads
+        self.grads, self.room = grads, room
         self.order = topological_order(root)
         self.index = {node: i for i, node in enumerate(self.order)}
         # a Constant is drawn beside each use, so it needs no place of its own and never makes an edge long
@@ -126,10 +120,11 @@ class Graph:
         if k == "constant":
             fields.append(fmt(node.data))
         else:
-            fields.append(f"data {fmt(node.data)}")
+            fields.append(f"data {self._number(node.data)}")
             if self.show_grad:
                 grad = node.grad if self.grads is None else self.grads.get(node, 0.0)
-                fields.append("grad not computed" if self.grads is None and not grad_computed(node) else f"grad {fmt(grad)}")
+                fields.append("grad not computed" if self.grads is None and not grad_computed(node) else
+                              f"grad {self._number(grad)}")
         nid = self.node_id(node)
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
                  else "filled", fillcolor=fill, id=nid)
@@ -137,6 +132,12 @@ class Graph:
             dot.node(nid + "op", _escape_record(op_symbol(node.op)), shape="circle", width="0.3", fixedsize="false",
                      style="filled", fillcolor="#f3f3f3", fontsize="10", margin="0.02", id=nid + "op")
             dot.edge(nid + "op", nid, id=nid + "out")
+
+    def _number(self, x):
+        """fmt(x), centred in room characters (no-break spaces: Graphviz keeps them, and sizes the box for them)."""
+        text = fmt(x)
+        pad = max(0, self.room - len(text))
+        return "\u00a0" * (pad // 2) + text + "\u00a0" * (pad - pad // 2)
 
     def _unit_node(self, dot, u, members):
         if u == FOLDED:
@@ -163,7 +164,7 @@ class Graph:
                     continue
                 source = self.node_id(p) if p not in self.unit else self.unit_id(self.unit[p])
                 if target:
-                    label = fmt(locals_[i]) if locals_ and locals_[i] is not None else ""
+                    label = self._number(locals_[i]) if locals_ and locals_[i] is not None else ""
                     style = {"decorate": "true"} if label else {}  # the label underlined, a line to its edge
                     if label and sum(type(q) is not Constant for q in node.parents) > 1:
                         colour = INPUT_COLOURS[i % len(INPUT_COLOURS)]  # an op's inputs told apart by colour

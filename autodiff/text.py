@@ -1,7 +1,9 @@
 """How pictures and the text view write numbers and nodes, and the text view itself: `print(v.tree())`."""
+import re
+
 from .engine import Constant, Parameter, Value, grad_computed, topological_order
 
-__all__ = ["fmt", "op_symbol", "kind", "tree"]
+__all__ = ["fmt", "op_symbol", "kind", "tree", "valid"]
 
 
 def fmt(x):
@@ -13,6 +15,14 @@ def fmt(x):
     if float(short) != x and "." not in short and "e" not in short and x == x and abs(x) != float("inf"):
         return f"{x:.6g}" if float(f"{x:.6g}") != float(short) else repr(x)
     return short
+
+
+def valid(text):
+    """Text that encodes as UTF-8: a lone surrogate (from a bad decode) becomes U+FFFD, the replacement character."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def op_symbol(name):

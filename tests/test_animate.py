@@ -1,5 +1,6 @@
 """animate(): the step-through page. Its data are checked in Python; its behaviour in headless Chromium."""
 import json
+import random
 import os
 import re
 import shutil
@@ -434,7 +435,8 @@ def test_a_big_graph_stays_readable_and_the_view_follows_the_active_node(page, t
     y.label = "end"
     path = animate(y, tmp_path / "bp.html")
     page.goto(path.as_uri())
-    assert float(page.evaluate("document.body.dataset.scale")) >= 0.6  # fit never shrinks it past readable
+    height = page.evaluate("document.querySelector('g.node text').getBoundingClientRect().height")
+    assert height >= 8  # fit never shrinks the text below 8 px
 
     def visible(sel):
         return page.evaluate("""(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
@@ -476,3 +478,106 @@ def test_highlights_keep_each_nodes_colour_and_are_in_the_legend(page, tmp_path)
 def _rgb(colour):
     colour = colour.lstrip("#")
     return "rgb(" + ",".join(str(int(colour[i:i + 2], 16)) for i in (0, 2, 4)) + ")"
+
+
+def test_numbers_round_ties_to_even_as_python_does(page, tmp_path):
+    from autodiff.draw import fmt
+    rng = random.Random(9)
+    ties = [12.125, 1.0625, 0.015625, 1234.5, 2.0625, 0.15625, 0.5 * 2 ** -20, 1e22, 5e-324, 1.2345e-5, 99995.0,
+            9.9995, 0.00099995]
+    ties += [rng.randint(-10 ** 6, 10 ** 6) / 2 ** rng.randint(0, 20) for _ in range(400)]  # dyadic: many ties
+    page.goto(animate(xy_graph(), tmp_path / "bp.html").as_uri())
+    js = page.evaluate("(xs) => xs.map((x) => [fmt(x), gfmt(x, 4), gfmt(x, 6), pyrepr(x)])", ties)
+    for x, (f, g4, g6, r) in zip(ties, js):
+        assert (f, g4, g6, r) == (fmt(x), f"{x:.4g}", f"{x:.6g}", repr(x)), x
+
+
+def test_a_blank_or_bad_number_is_refused_not_taken_as_zero(page, tmp_path):
+    x = Value(2.0, label="x")
+    out = (x * 3.0).log()
+    out.backward()
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    for text in ("", "abc", "1e400", "  "):
+        page.fill("[data-input=x]", text)
+        page.dispatch_event("[data-input=x]", "change")
+        assert page.evaluate("autodiffPage.inputs()") == {"x": 2.0}, text
+        assert "not a finite number" in page.inner_text("#status")
+        assert page.input_value("[data-input=x]") == "2"  # the field shows the number again
+    page.fill("input[aria-label='x (slider)']", "-1")  # a slider move that log refuses
+    assert page.evaluate("autodiffPage.inputs()") == {"x": 2.0} and "log" in page.inner_text("#status")
+    assert float(page.input_value("input[aria-label='x (slider)']")) == 2.0
+    page.fill("[data-input=x]", "0.5")
+    page.dispatch_event("[data-input=x]", "change")
+    assert page.evaluate("autodiffPage.inputs()") == {"x": 0.5}
+    assert page.evaluate("document.querySelectorAll('#inputs .bad').length") == 0
+
+
+def test_every_leaf_has_a_name_of_its_own(page, tmp_path):
+    a, b, c = Value(1.0, label="__proto__"), Value(2.0, label="v1"), Value(3.0)
+    d, e = Value(4.0, label="w"), Value(5.0, label="w")
+    out = a * b + c * d - e
+    out.label = "out\udfff"  # a lone surrogate: the page is still written
+    out.backward()
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    names = json.loads(page.evaluate("JSON.stringify(autodiffPage.inputs())"))  # (playwright drops __proto__)
+    assert len(names) == 5 and names["__proto__"] == 1.0 and names["v1"] == 2.0
+    ids = {n: k for k, n in _ids(out).items()}
+    assert names[ids[c] if ids[c] != "v1" else f"leaf {ids[c]}"] == 3.0
+    assert names[ids[d]] == 4.0 and names[ids[e]] == 5.0  # a shared label names neither
+    page.evaluate("autodiffPage.setInput('__proto__', 1.5)")
+    assert page.evaluate("autodiffPage.state()")[ids[out]]["data"] == pytest.approx(1.5 * 2.0 + 12.0 - 5.0)
+    assert page.evaluate("document.querySelectorAll('#inputs .input').length") == 5
+    message = page.evaluate("() => { try { autodiffPage.explain('nope'); } catch (e) { return e.message; } }")
+    assert message.startswith("explain: no node with id")
+
+
+def test_the_pages_refusals_say_what_python_says(page, tmp_path):
+    from autodiff import DomainError, RangeError
+    cases = [(lambda x: (x * -1.0).log(), -1.0, 0.0), (lambda x: x.log(), 1.0, -0.5), (lambda x: 1.0 / x, 1.0, 0.0),
+             (lambda x: x.sqrt(), 1.0, -2.0), (lambda x: x.exp(), 1.0, 800.0), (lambda x: x ** 0.5, 1.0, -1.0)]
+    for k, (f, start, bad) in enumerate(cases):
+        x = Value(start, label="x")
+        out = f(x)
+        out.backward()
+        page.goto(animate(out, tmp_path / f"bp{k}.html").as_uri())
+        with pytest.raises((DomainError, RangeError)) as python:
+            f(Value(bad))
+        message = page.evaluate(f"() => {{ try {{ autodiffPage.setInput('x', {bad!r}); }} catch (e) "
+                                f"{{ return e.message; }} }}")
+        assert message == str(python.value), k
+    x = Value(1.0, label="x")
+    out = x.sqrt()
+    out.backward()
+    page.goto(animate(out, tmp_path / "sqrt.html").as_uri())
+    message = page.evaluate("() => { try { autodiffPage.setInput('x', 0); } catch (e) { return e.message; } }")
+    assert "sqrt(0.0)" in message and "input 0" in message and "infinite" in message
+
+
+def test_a_graph_from_grad_is_live(page, tmp_path):
+    from autodiff import grad
+
+    def g_at(v):
+        g = grad(lambda t: t ** 3 + t.tanh())(Value(v, label="x"))
+        g.label = "g"
+        g.backward()
+        return g
+
+    page.goto(animate(g_at(2.0), tmp_path / "bp.html").as_uri())
+    assert page.inner_text("#status") == ""  # nothing frozen: grad's watch is an op of the page's table
+    page.evaluate("autodiffPage.setInput('x', 0.3)")
+    _same_state(page.evaluate("autodiffPage.state()"), g_at(0.3))
+
+
+def test_boxes_have_room_for_the_numbers_an_edit_writes(page, tmp_path):
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    out = (x * y + 1.0).tanh() * x
+    out.backward()
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    page.evaluate("autodiffPage.setInput('x', -0.000123456789)")
+    page.evaluate("autodiffPage.setInput('y', 12345.678)")
+    overflow = page.evaluate("""() => [...document.querySelectorAll('g.node')].flatMap((g) => {
+        const box = g.querySelector('polygon'); if (!box) { return []; }
+        const b = box.getBBox();
+        return [...g.querySelectorAll('text')].map((t) => t.getBBox())
+            .filter((r) => r.x < b.x - 0.5 || r.x + r.width > b.x + b.width + 0.5).map(() => g.id); })""")
+    assert overflow == []
