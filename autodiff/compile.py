@@ -16,9 +16,10 @@ import math
 import numbers
 import operator
 import re
-from typing import Any, Callable, Iterable, overload
+from typing import Any, Callable, Iterable, Literal, overload
 
 from . import engine
+from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, recording_on, topological_order
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -56,11 +57,15 @@ def templates(op):
 @overload
 def compile(fn: Callable[..., Any], params: None = None, *, has_aux: bool = False) -> Compiled: ...
 @overload
-def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, has_aux: bool = False) -> CompiledStep: ...
+def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, has_aux: bool = False,
+            batch: Literal[False] = False) -> CompiledStep: ...
+@overload
+def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, batch: Literal[True],
+            reduce: str = "mean") -> BatchStep: ...
 
 
-def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *,
-            has_aux: bool = False) -> Compiled | CompiledStep:
+def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has_aux: bool = False,
+            batch: bool = False, reduce: str = "mean") -> Compiled | CompiledStep | BatchStep:
     """Trace a loss once; later calls replay its forward and backward pass as straight-line Python.
 
     By reference, as one trains with backward(): `step = compile(fn, model.parameters())` (or `compile(fn, model)`:
@@ -71,19 +76,31 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *,
     (a captured nn Parameter missing from `params` is an error, since that is almost always a mistake).
 
     Functional, as in JAX: `step = compile(loss_fn)` with `loss_fn(params, *data)`; `step(param_values, *data)`
-    takes the parameters as a flat list of numbers and returns (value, grads), touching no .grad.
+    takes the parameters as a list of numbers (or a dict, tuple or nested list of them) and returns (value, grads),
+    the grads in the same structure, touching no .grad.
 
-    Data arguments are numbers or nested lists of numbers, inputs of the program; data of new sizes trace again.
-    With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
+    Data arguments are numbers or nested lists (or dicts) of numbers, inputs of the program; data of new sizes trace
+    again. With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
     (value, aux as floats) where it would return the value. Control flow that depends on data is frozen at the trace.
+
+    Batched, with batch=True: `fn(*sample)` describes one sample, and `step(*arrays)` takes arrays (numpy's or
+    PyTorch's) whose first axis is the batch, replays the one traced program over all samples at once with the
+    array library, adds d(the mean loss)/d(param) (reduce="sum": of the summed loss) into each .grad and returns that
+    loss; `step.per_sample(*arrays)` gives each sample's loss and gradient as arrays. See autodiff/batch.py.
     """
     if not callable(fn):
         what = "fn(*data)" if params is not None else "loss_fn(params, *data)"
         raise TypeError(f"compile: expected a function {what}, got {type(fn).__name__}")
     if isinstance(params, bool):  # compile(loss_fn, True): has_aux given by position, as before params existed
         params, has_aux = None, params
-    if params is None:
-        return Compiled(fn, has_aux)
+    if batch:
+        if params is None:
+            raise ValueError("compile(fn, batch=True) needs the parameters: compile(fn, model.parameters(), "
+                             "batch=True), with fn(*sample) the loss of one sample")
+        if has_aux:
+            raise ValueError("compile: batch=True does not take has_aux; compute the extra outputs with "
+                             "step.per_sample or eagerly")
+        return BatchStep(fn, _parameters(params), reduce)
     return CompiledStep(fn, _parameters(params), has_aux)
 
 

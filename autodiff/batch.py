@@ -1,0 +1,486 @@
+"""compile(fn, params, batch=True): one sample's traced program, replayed over a whole batch with an array library.
+
+`fn` describes one sample. It is traced once, on one sample, into straight-line code in which every per-sample
+quantity is an array along the batch axis and every parameter a number that broadcasts; the reduction over the
+batch (the mean or the sum) is the array library's. The ops with a kink or a branch (relu, abs, leaky_relu) become
+elementwise selections, so one program serves every sample. The arrays may be numpy's or PyTorch's (on their
+device): the program is written against the Python array API standard, through array-api-compat.
+
+The non-finite policy is the eager engine's: a sample whose numbers go infinite or nan from finite operands is run
+again eagerly, alone, and its error (naming the op) says which sample it was.
+"""
+import contextlib
+import math
+import numbers
+
+from . import engine
+from .engine import Constant, Parameter, Value, add_grads, backprop, recording_on, topological_order
+from .errors import show
+
+__all__ = ["BatchStep"]
+
+# Each op of the table on arrays: the forward, then d(out)/d(input) per input, of the operands {x}, {y} and the
+# output {out}. where() is the array library's; Z is an array of zeros the size of the batch.
+ARRAY = {
+    "add": ("{x} + {y}", "1", "1"),
+    "sub": ("{x} - {y}", "1", "-1"),
+    "mul": ("{x} * {y}", "{y}", "{x}"),
+    "div": ("{x} / {y}", "1.0 / {y}", "-{out} / {y}"),
+    "power": ("{x} ** {y}", "{y} * {x} ** ({y} - 1)", None),  # y is a number (a Constant)
+    "vpower": ("where({x} < 0, nan, {x} ** {y})",  # a negative base to a Value power: refused, as eager does
+               "where({y} != 0, {y} * {x} ** ({y} - 1), Z)", "where({x} != 0, {out} * log({x}), Z)"),
+    "leaky": ("where({x} > 0, {x}, {y} * {x})", "where({x} > 0, 1.0, {y})", "where({x} > 0, Z, {x})"),
+    "neg": ("-{x}", "-1"),
+    "absolute": ("abs({x})", "where({x} > 0, 1.0, where({x} < 0, -1.0, Z))"),
+    "exp": ("exp({x})", "{out}"),
+    "log": ("where({x} > 0, log({x}), nan)", "1.0 / {x}"),  # log(0) is refused as eager does, not -inf
+    "sqrt": ("sqrt({x})", "0.5 / {out}"),
+    "tanh": ("tanh({x})", "1 - {out} ** 2"),
+    "sigmoid": ("sigmoid({x})", "{out} * (1 - {out})"),
+    "relu": ("where({x} <= 0, Z, {x})", "where({x} <= 0, Z, 1.0)"),
+    "sin": ("sin({x})", "cos({x})"),
+    "cos": ("cos({x})", "-sin({x})"),
+}
+# An inf or nan operand of these gives an inf or nan result, seen at the end; the others' inputs (relu(-inf) is 0,
+# an overflow that a tanh hides) are added into a check, one addition each.
+PROPAGATING = {"add", "sub", "mul", "neg", "absolute", "log", "sqrt", "sin", "cos", "div", "power"}
+KEYS = dict(zip(engine.OPS, engine.TABLE))  # Op -> its row
+
+
+def namespace_of(data, fname="compile(..., batch=True)"):
+    """The array namespace of the data (numpy's or PyTorch's, through array-api-compat)."""
+    try:
+        import array_api_compat
+    except ImportError:
+        raise ImportError(f"{fname} needs array-api-compat and an array library: pip install numpy "
+                          f"array-api-compat (in a checkout of autodiff: pip install -e '.[batch]')") from None
+    arrays = [d for d in data if array_api_compat.is_array_api_obj(d)]
+    if arrays:
+        try:
+            return array_api_compat.array_namespace(*arrays)
+        except TypeError as e:
+            raise TypeError(f"{fname}: the data are arrays of different libraries ({e}); give them all as numpy "
+                            f"arrays or all as torch tensors") from None
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError(f"{fname} needs an array library for data given as lists: pip install numpy") from None
+    return array_api_compat.array_namespace(numpy.zeros(1))
+
+
+class BatchStep:
+    """compile(fn, params, batch=True): step(*data) -> the mean (or summed) loss over the batch, a float, with
+    every parameter's .grad added d(that loss)/d(parameter); step.per_sample(*data) -> (losses, grads), arrays of
+    shapes (N,) and (N, number of parameters)."""
+
+    def __init__(self, fn, params, reduce):
+        if reduce not in ("mean", "sum"):
+            raise ValueError(f"compile(..., batch=True): reduce must be 'mean' or 'sum', got {show(reduce)}")
+        self.fn, self.params, self.reduce = fn, params, reduce
+        self.programs = {}  # the per-sample shapes of the data -> BatchProgram (any batch size)
+        self.__name__ = getattr(fn, "__name__", "fn")
+
+    def __repr__(self):
+        return f"<batched {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
+
+    def __call__(self, *data):
+        xp, columns, n, program, arrays = self._prepare(data)
+        params = self._param_values()
+        with _quiet(xp):
+            losses, grads, check = program.fn(params, columns, n, xp, "reduce")
+        total = float(xp.sum(losses)) if _is_array(losses) else float(losses) * n
+        scale = 1.0 / n if self.reduce == "mean" else 1.0
+        grads = [float(g) * scale for g in grads]
+        if not (math.isfinite(total) and all(map(math.isfinite, grads)) and _all_finite(xp, check)):
+            self._explain(xp, program, params, columns, n, arrays, losses, check)
+        add_grads(self.params, grads)
+        return total * scale
+
+    def per_sample(self, *data):
+        """(losses, grads): each sample's loss, shape (N,), and each sample's gradient, shape (N, number of
+        parameters), in the data's array library; no .grad changes."""
+        xp, columns, n, program, arrays = self._prepare(data)
+        params = self._param_values()
+        with _quiet(xp):
+            losses, grads, check = program.fn(params, columns, n, xp, "each")
+        losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in grads], axis=1)
+        if not (_all_finite(xp, losses) and _all_finite(xp, grads) and _all_finite(xp, check)):
+            self._explain(xp, program, params, columns, n, arrays, losses, check, grads)
+        return losses, grads
+
+    # ----- internals -----
+
+    def _param_values(self):
+        values = []
+        for i, p in enumerate(self.params):
+            d = p.data
+            if isinstance(d, bool) or not isinstance(d, numbers.Real):
+                raise TypeError(f"compile(..., batch=True): the .data of parameter {i} {p!r} is not a number")
+            values.append(float(d))
+        return values
+
+    def _prepare(self, data):
+        if not data:
+            raise TypeError(f"{self.__name__} (batched): give the data as arrays whose first axis is the batch")
+        xp = namespace_of(data)
+        arrays = []
+        for i, d in enumerate(data):
+            try:
+                a = xp.asarray(d, dtype=xp.float64)
+            except (TypeError, ValueError) as e:
+                raise TypeError(f"{self.__name__} (batched): data argument {i} is not an array of numbers ({e})") \
+                    from None
+            if a.ndim == 0:
+                raise ValueError(f"{self.__name__} (batched): data argument {i} is a single number; each data "
+                                 f"argument is an array whose first axis is the batch (shape (N, ...))")
+            arrays.append(a)
+        n = arrays[0].shape[0]
+        for i, a in enumerate(arrays):
+            if a.shape[0] != n:
+                raise ValueError(f"{self.__name__} (batched): data argument {i} has {a.shape[0]} samples but "
+                                 f"argument 0 has {n} (shapes {[tuple(b.shape) for b in arrays]}); every data "
+                                 f"argument needs one entry per sample")
+        if n == 0:
+            raise ValueError(f"{self.__name__} (batched): the batch is empty")
+        key = tuple(tuple(a.shape[1:]) for a in arrays)
+        program = self.programs.get(key)
+        if program is None:
+            program = self.programs[key] = BatchProgram(self.fn, self.params, arrays, xp, self.__name__)
+        columns = []
+        for a in arrays:
+            flat = xp.reshape(a, (n, -1))
+            columns += [flat[:, j] for j in range(flat.shape[1])]
+        return xp, columns, n, program, arrays
+
+    def _explain(self, xp, program, params, columns, n, arrays, losses, check, grads=None):
+        """Some number is not finite: find the first sample that has it and run that sample eagerly, which raises
+        the engine's error (named with the sample); a non-finite number that came in with the data stays."""
+        bad = _not_finite(xp, losses, n) | _not_finite(xp, check, n)
+        if grads is None and not bool(xp.any(bad)):
+            with _quiet(xp):
+                _, each, _ = program.fn(params, columns, n, xp, "each")
+            grads = xp.stack([_full(xp, g, n) for g in each], axis=1)
+        if grads is not None:
+            bad = bad | xp.any(~xp.isfinite(grads), axis=1)
+        for i in [int(k) for k in xp.nonzero(bad)[0][:16]]:  # the first few: one whose error is the engine's
+            sample = [_sample(xp, a, i) for a in arrays]
+            try:
+                with recording_on():
+                    loss = self.fn(*_values(sample))
+                    if isinstance(loss, Value):
+                        backprop(topological_order(loss), {loss: 1.0})
+            except (engine.DomainError, engine.RangeError) as e:
+                raise type(e)(f"sample {i} of the batch: {e}") from None
+
+
+class BatchProgram:
+    """One sample's graph as array code: fn(params, columns, n, xp, mode) -> (losses, param grads, check), where
+    mode "reduce" sums each grad over the batch and "each" keeps it per sample."""
+
+    def __init__(self, fn, params, arrays, xp, name):
+        n = arrays[0].shape[0]
+        first = self._trace(fn, [_sample(xp, a, 0) for a in arrays], name)
+        if n > 1:  # the same structure for another sample, or the per-sample function branches on its data
+            last = self._trace(fn, [_sample(xp, a, n - 1) for a in arrays], name)
+            if _signature(*first, params) != _signature(*last, params):
+                raise ValueError(f"compile({name}, batch=True): the per-sample function builds a different graph for "
+                                 f"sample {n - 1} than for sample 0 (its structure depends on the data, as with an "
+                                 f"`if` on .data); one program must serve every sample: write the branch with "
+                                 f"relu, abs or leaky_relu, or compile it without batch=True")
+        loss, inputs, order = first
+        _check(name, params, inputs, order, loss)
+        self.source = _generate(loss, params, inputs, order)
+        scope = {}
+        exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)
+        self.fn = scope["make"]()
+
+    @staticmethod
+    def _trace(fn, sample, name):
+        with recording_on():
+            inputs = []
+            out = fn(*_values(sample, inputs))
+        if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
+            raise TypeError(f"compile({name}, batch=True): the per-sample function must return a scalar Value (the "
+                            f"sample's loss), got {type(out).__name__} {show(out)}")
+        order = topological_order(out) if isinstance(out, Value) else []
+        return out, inputs, order
+
+
+def _signature(loss, inputs, order, params):
+    index = {node: i for i, node in enumerate(order)}
+    roles = {**{p: ("param", k) for k, p in enumerate(params)}, **{v: ("data", j) for j, v in enumerate(inputs)}}
+    return [roles.get(node) or (node.op, tuple(index[p] for p in node.parents),
+                                node.data if not node.parents else None) for node in order]
+
+
+def _check(name, params, inputs, order, loss):
+    mine, data = set(params), set(inputs)
+    if not any(node in mine for node in order):
+        raise ValueError(f"compile({name}, batch=True): the loss does not depend on any of the {len(params)} "
+                         f"parameters, so every gradient would be 0")
+    for node in order:
+        if type(node) is Parameter and node not in mine:
+            raise ValueError(f"compile({name}, batch=True): the function uses the Parameter {node!r}, which is not "
+                             f"one of the parameters compiled for; pass all of them (model.parameters())")
+        if node.grad_fn is not None and node.grad_fn not in KEYS and node.grad_fn.name != "input":
+            raise ValueError(f"compile({name}, batch=True): the op {node.op} is a primitive (a Python function on "
+                             f"floats), which has no array form; compile without batch=True to use it")
+
+
+def _generate(loss, params, inputs, order):
+    """The program's source: make() returns program(P, D, N, xp, mode).
+
+    A weighted sum of per-sample values with parameters as weights, c + sum_k w_k a_k (a neuron's net input), is not
+    written op by op: the sums of one layer (the same a_k, other weights) become one matrix product, and in the
+    backward pass their grads two more (grad of the a_k, and of the weights summed over the batch).
+    """
+    pnum = {p: k for k, p in enumerate(params)}
+    dnum = {v: j for j, v in enumerate(inputs)}
+    index = {node: i for i, node in enumerate(order)}
+    batched, live = set(inputs), set(params)  # nodes that vary by sample; nodes that depend on a parameter
+    for node in order:
+        if node.grad_fn is not None:
+            if any(p in batched for p in node.parents):
+                batched.add(node)
+            if any(p in live for p in node.parents):
+                live.add(node)
+    uses = {}
+    for node in order:
+        for i, p in enumerate(node.parents):
+            uses.setdefault(p, []).append((node, i))
+    groups, form_of, absorbed = _linear_forms(order, loss, pnum, batched, uses)
+
+    name, lines, checks, made = {}, [], [], set()
+    for i, node in enumerate(order):
+        if node in pnum:
+            name[node] = f"P[{pnum[node]}]"
+        elif node in dnum:
+            name[node] = f"D[{dnum[node]}]"
+        elif node.grad_fn is None:  # a Constant, or a captured Value: a number of the program
+            name[node] = _literal(node.data)
+        elif node in absorbed:
+            continue
+        elif node in form_of:
+            g, m = form_of[node]
+            a_list, forms = groups[g]
+            if g not in made:  # the layer's weighted sums at once: (N, K) @ (K, M)
+                made.add(g)
+                weights = ", ".join("[" + ", ".join(f"P[{pnum[w]}]" for w in f[1]) + "]" for f in forms)
+                lines.append(f"        A{g} = xp.stack([{', '.join(name[a] for a in a_list)}], axis=1)")
+                lines.append(f"        W{g} = xp.asarray([{weights}], dtype=xp.float64, device=device)")
+                lines.append(f"        S{g} = A{g} @ xp.matrix_transpose(W{g})")
+            rest = forms[m][2]
+            name[node] = f"v{i}"
+            lines.append(f"        v{i} = " + " + ".join([f"S{g}[:, {m}]"] + [name[r] for r in rest]))
+        else:
+            args = [name[p] if node in batched else f"_a({name[p]})" for p in node.parents]  # 0-d: where works
+            key = KEYS.get(node.grad_fn, "input")
+            forward = "{x}" if key == "input" else ARRAY[key][0]
+            name[node] = f"v{i}"
+            lines.append(f"        v{i} = {forward.format(x=args[0], y=args[1] if len(args) > 1 else '')}")
+            if key not in PROPAGATING and key != "input":
+                checks.append(args[0])
+
+    # the backward pass: each grad once, as the sum of its contributions, last node first
+    each = {}  # node -> per-sample contributions to its grad
+    reduced = {p: [] for p in params}  # parameter -> contributions to its grad summed over the batch
+    grad = {loss: "1.0"} if isinstance(loss, Value) else {}
+    back, left = [], {g: len(forms) for g, (_, forms) in groups.items()}
+
+    def give(p, per_sample, summed):
+        if p in pnum:
+            reduced[p].append((summed, per_sample))
+        elif p in live and type(p) is not Constant:
+            each.setdefault(p, []).append(per_sample)
+
+    for node in reversed(order):
+        if node in absorbed or node not in live or node in pnum or node.grad_fn is None:
+            continue
+        if node is not loss:
+            if node not in each:
+                continue
+            grad[node] = "g" + name[node][1:]  # v12's grad is g12
+            back.append(f"        {grad[node]} = {' + '.join(each[node])}")
+        g_node = grad[node]
+        if node in form_of:
+            g, m = form_of[node]
+            a_list, forms = groups[g]
+            for r in forms[m][2]:
+                give(r, g_node, f"SG{g}[{m}]")
+            left[g] -= 1
+            if left[g] == 0:  # every sum of the layer has its grad: the layer's backward products
+                back.append(f"        G{g} = xp.stack([{', '.join(grad[f[0]] for f in forms)}], axis=1)")
+                back.append(f"        GA{g} = G{g} @ W{g}")
+                back.append(f"        DW{g} = xp.matrix_transpose(G{g}) @ A{g} if mode == 'reduce' else None")
+                back.append(f"        SG{g} = xp.sum(G{g}, axis=0) if mode == 'reduce' else None")
+                for k, a in enumerate(a_list):
+                    give(a, f"GA{g}[:, {k}]", None)
+                for mm, (_, weights, _) in enumerate(forms):
+                    for k, w in enumerate(weights):
+                        give(w, f"G{g}[:, {mm}] * A{g}[:, {k}]", f"DW{g}[{mm}, {k}]")
+            continue
+        for i, p in enumerate(node.parents):
+            if type(p) is Constant or (p not in live):
+                continue
+            give(p, _term(g_node, node, i, name), f"_red({g_node}, {_derivative(node, i, name)})")
+    out = [" + ".join(summed for summed, _ in reduced[p]) or "0.0" for p in params]
+    per = [" + ".join(per_sample for _, per_sample in reduced[p]) or "0.0" for p in params]
+    check = " + ".join(checks) or "0.0"
+    return "\n".join([
+        "def make():",
+        "    def program(P, D, N, xp, mode):",
+        "        where, exp, log, sqrt, tanh, sin, cos, abs = (xp.where, xp.exp, xp.log, xp.sqrt, xp.tanh, xp.sin,",
+        "                                                    xp.cos, xp.abs)",
+        "        nan, inf = float('nan'), float('inf')",
+        "        device = D[0].device if D else None",
+        "        Z = xp.zeros((N,), dtype=xp.float64, device=device)",
+        "        def sigmoid(x):  # two forms, so that exp never overflows",
+        "            e = exp(-abs(x))",
+        "            return where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "        def _a(v):  # a number as a 0-d array, so that where() takes it",
+        "            return xp.asarray(v, dtype=xp.float64)",
+        "        def _red(g, d):  # sum over the batch of g * d",
+        "            if _is_array(g) and _is_array(d) and g.ndim and d.ndim:",
+        "                return xp.vecdot(g, d)",
+        "            s = g * d",
+        "            return xp.sum(s) if _is_array(s) and s.ndim else s * N",
+        *lines,
+        *back,
+        f"        losses = {name[loss] if isinstance(loss, Value) else _literal(loss)}",
+        f"        check = {check}",
+        "        if mode == 'reduce':",
+        f"            return losses, [{', '.join(f'({e})' for e in out)}], check",
+        f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
+        "    return program",
+    ]) + "\n\n\ndef _is_array(a):\n    return hasattr(a, 'ndim')\n"
+
+
+def _linear_forms(order, loss, pnum, batched, uses):
+    """The weighted sums c + sum_k w_k a_k in the graph (w_k parameters, a_k per-sample values, at least two
+    terms), grouped by their list of a_k: ({group: (a list, [(root, weights, rest terms)])}, {root: (group, m)},
+    the nodes inside the sums, which the program never writes)."""
+    def product(p):  # (weight, a) if p is w * a or a * w, used only here
+        if KEYS.get(p.grad_fn) != "mul" or len(uses.get(p, ())) != 1 or p is loss:
+            return None
+        x, y = p.parents
+        if x in pnum and y in batched and y not in pnum:
+            return x, y
+        if y in pnum and x in batched and x not in pnum:
+            return y, x
+        return None
+
+    def inner(p):  # a sum inside a bigger sum
+        return KEYS.get(p.grad_fn) == "add" and len(uses.get(p, ())) == 1 and p is not loss and \
+            KEYS.get(uses[p][0][0].grad_fn) == "add"
+
+    groups, form_of, absorbed, by_list = {}, {}, set(), {}
+    for node in order:
+        if KEYS.get(node.grad_fn) != "add" or inner(node) or node not in batched:
+            continue
+        terms, rest, stack, inside = [], [], list(reversed(node.parents)), []
+        while stack:  # the sum's terms, left to right
+            p = stack.pop()
+            if inner(p):
+                inside.append(p)
+                stack.extend(reversed(p.parents))
+            elif product(p):
+                terms.append(product(p) + (p,))
+                inside.append(p)
+            else:
+                rest.append(p)
+        if len(terms) < 2:
+            continue
+        a_list = tuple(a for _, a, _ in terms)
+        g = by_list.setdefault(a_list, len(by_list))
+        groups.setdefault(g, (list(a_list), []))[1].append((node, [w for w, _, _ in terms], rest))
+        form_of[node] = (g, len(groups[g][1]) - 1)
+        absorbed.update(inside)
+    return groups, form_of, absorbed
+
+
+def _derivative(u, i, name):
+    key = KEYS.get(u.grad_fn, "input")
+    if key == "input":
+        return "1"
+    x = name[u.parents[0]] if u in name else ""
+    y = name[u.parents[1]] if len(u.parents) > 1 else ""
+    rule = ARRAY[key][1 + i]
+    if key == "power" and u.parents[1].data == 0:
+        return "0.0"
+    return rule.format(x=x, y=y, out=name[u])
+
+
+def _term(g, u, i, name):
+    d = _derivative(u, i, name)
+    if d == "1":
+        return g
+    if d == "-1":
+        return f"(-{g})"
+    return f"{g} * ({d})"
+
+
+def _literal(x):
+    x = float(x)
+    return repr(x) if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
+
+
+def _values(sample, inputs=None):
+    """A sample's numbers (nested lists) as Values, collected in inputs in order."""
+    out = []
+    for s in sample:
+        out.append(_nest(s, inputs))
+    return out
+
+
+def _nest(s, inputs):
+    if isinstance(s, list):
+        return [_nest(v, inputs) for v in s]
+    v = Value(s)
+    if inputs is not None:
+        inputs.append(v)
+    return v
+
+
+def _sample(xp, a, i):
+    """Sample i of a data array as nested lists of floats (a float for a per-sample number)."""
+    row = a[i]
+    flat = xp.reshape(row, (-1,))
+    numbers_ = [float(flat[j]) for j in range(flat.shape[0])]
+    shape = tuple(row.shape)
+    return _shape(numbers_, shape) if shape else numbers_[0]
+
+
+def _shape(numbers_, shape):
+    if len(shape) == 1:
+        return list(numbers_)
+    size = len(numbers_) // shape[0]
+    return [_shape(numbers_[k * size:(k + 1) * size], shape[1:]) for k in range(shape[0])]
+
+
+def _is_array(a):
+    return hasattr(a, "ndim")
+
+
+def _full(xp, a, n):
+    """a as an array of n per-sample numbers (a number, or a 0-d array, is the same for every sample)."""
+    if _is_array(a) and a.ndim:
+        return a
+    return xp.full((n,), float(a), dtype=xp.float64)
+
+
+def _not_finite(xp, a, n):
+    return ~xp.isfinite(_full(xp, a, n))
+
+
+def _all_finite(xp, a):
+    if _is_array(a):
+        return bool(xp.all(xp.isfinite(a)))
+    return math.isfinite(a)
+
+
+def _quiet(xp):
+    """numpy warns about the inf and nan that where() leaves in the branch it does not take: silence that."""
+    if "numpy" in getattr(xp, "__name__", ""):
+        import numpy
+        return numpy.errstate(all="ignore")
+    return contextlib.nullcontext()
