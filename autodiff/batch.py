@@ -20,7 +20,7 @@ from .errors import show
 __all__ = ["BatchStep"]
 
 # Each op of the table on arrays: the forward, then d(out)/d(input) per input, of the operands {x}, {y} and the
-# output {out}. where() is the array library's; Z is an array of zeros the size of the batch.
+# output {out}. where() is the array library's.
 ARRAY = {
     "add": ("{x} + {y}", "1", "1"),
     "sub": ("{x} - {y}", "1", "-1"),
@@ -28,16 +28,16 @@ ARRAY = {
     "div": ("{x} / {y}", "1.0 / {y}", "-{out} / {y}"),
     "power": ("{x} ** {y}", "{y} * {x} ** ({y} - 1)", None),  # y is a number (a Constant)
     "vpower": ("where({x} < 0, nan, {x} ** {y})",  # a negative base to a Value power: refused, as eager does
-               "where({y} != 0, {y} * {x} ** ({y} - 1), Z)", "where({x} != 0, {out} * log({x}), Z)"),
-    "leaky": ("where({x} > 0, {x}, {y} * {x})", "where({x} > 0, 1.0, {y})", "where({x} > 0, Z, {x})"),
+               "where({y} != 0, {y} * {x} ** ({y} - 1), 0.0)", "where({x} != 0, {out} * log({x}), 0.0)"),
+    "leaky": ("where({x} > 0, {x}, {y} * {x})", "where({x} > 0, 1.0, {y})", "where({x} > 0, 0.0, {x})"),
     "neg": ("-{x}", "-1"),
-    "absolute": ("abs({x})", "where({x} > 0, 1.0, where({x} < 0, -1.0, Z))"),
+    "absolute": ("abs({x})", "where({x} > 0, 1.0, where({x} < 0, -1.0, 0.0))"),
     "exp": ("exp({x})", "{out}"),
     "log": ("where({x} > 0, log({x}), nan)", "1.0 / {x}"),  # log(0) is refused as eager does, not -inf
     "sqrt": ("sqrt({x})", "0.5 / {out}"),
     "tanh": ("tanh({x})", "1 - {out} ** 2"),
     "sigmoid": ("sigmoid({x})", "{out} * (1 - {out})"),
-    "relu": ("where({x} <= 0, Z, {x})", "where({x} <= 0, Z, 1.0)"),
+    "relu": ("xp.maximum({x}, 0.0)", "xp.astype(~({x} <= 0), xp.float64)"),  # relu'(nan) is 1, as in eager
     "sin": ("sin({x})", "cos({x})"),
     "cos": ("cos({x})", "-sin({x})"),
 }
@@ -91,7 +91,7 @@ class BatchStep:
         total = float(xp.sum(losses)) if _is_array(losses) else float(losses) * n
         scale = 1.0 / n if self.reduce == "mean" else 1.0
         grads = [float(g) * scale for g in grads]
-        if not (math.isfinite(total) and all(map(math.isfinite, grads)) and _all_finite(xp, check)):
+        if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
             self._explain(xp, program, params, columns, n, arrays, losses, check)
         add_grads(self.params, grads)
         return total * scale
@@ -104,7 +104,7 @@ class BatchStep:
         with _quiet(xp):
             losses, grads, check = program.fn(params, columns, n, xp, "each")
         losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in grads], axis=1)
-        if not (_all_finite(xp, losses) and _all_finite(xp, grads) and _all_finite(xp, check)):
+        if not (_all_finite(xp, losses) and _all_finite(xp, grads) and all(_all_finite(xp, c) for c in check)):
             self._explain(xp, program, params, columns, n, arrays, losses, check, grads)
         return losses, grads
 
@@ -155,7 +155,9 @@ class BatchStep:
     def _explain(self, xp, program, params, columns, n, arrays, losses, check, grads=None):
         """Some number is not finite: find the first sample that has it and run that sample eagerly, which raises
         the engine's error (named with the sample); a non-finite number that came in with the data stays."""
-        bad = _not_finite(xp, losses, n) | _not_finite(xp, check, n)
+        bad = _not_finite(xp, losses, n)
+        for c in check:
+            bad = bad | _not_finite(xp, c, n)
         if grads is None and not bool(xp.any(bad)):
             with _quiet(xp):
                 _, each, _ = program.fn(params, columns, n, xp, "each")
@@ -249,6 +251,11 @@ def _generate(loss, params, inputs, order):
         for i, p in enumerate(node.parents):
             uses.setdefault(p, []).append((node, i))
     groups, form_of, absorbed = _linear_forms(order, loss, pnum, batched, uses)
+    layers = _layers(groups, uses, pnum, absorbed, form_of)  # group -> (activation, the group it feeds)
+    feeds = {g2: g for g, (_, g2) in layers.items()}  # group -> the layer whose activations are its inputs
+    for g, (act, _) in layers.items():
+        absorbed.update(f[0] for f in groups[g][1])  # the sums and their activations live in matrices
+        absorbed.update(act)
 
     name, lines, checks, made = {}, [], [], set()
     for i, node in enumerate(order):
@@ -259,16 +266,17 @@ def _generate(loss, params, inputs, order):
         elif node.grad_fn is None:  # a Constant, or a captured Value: a number of the program
             name[node] = _literal(node.data)
         elif node in absorbed:
+            g = next((g for g, (act, _) in layers.items() if node is act[0]), None)
+            if g is not None and g not in made:  # a layer in matrices: its sums and activations at once
+                made.add(g)
+                lines += _layer_forward(g, groups, layers, feeds, name, pnum, checks)
             continue
         elif node in form_of:
             g, m = form_of[node]
             a_list, forms = groups[g]
-            if g not in made:  # the layer's weighted sums at once: (N, K) @ (K, M)
+            if g not in made:
                 made.add(g)
-                weights = ", ".join("[" + ", ".join(f"P[{pnum[w]}]" for w in f[1]) + "]" for f in forms)
-                lines.append(f"        A{g} = xp.stack([{', '.join(name[a] for a in a_list)}], axis=1)")
-                lines.append(f"        W{g} = xp.asarray([{weights}], dtype=xp.float64, device=device)")
-                lines.append(f"        S{g} = A{g} @ xp.matrix_transpose(W{g})")
+                lines += _layer_forward(g, groups, layers, feeds, name, pnum, checks)
             rest = forms[m][2]
             name[node] = f"v{i}"
             lines.append(f"        v{i} = " + " + ".join([f"S{g}[:, {m}]"] + [name[r] for r in rest]))
@@ -293,6 +301,27 @@ def _generate(loss, params, inputs, order):
         elif p in live and type(p) is not Constant:
             each.setdefault(p, []).append(per_sample)
 
+    def layer_backward(g, g_sums):
+        """The backward pass of one layer of weighted sums S = A W^T (+ B), given grad(S) as an (N, M) matrix."""
+        a_list, forms = groups[g]
+        back.append(f"        G{g} = {g_sums}")
+        back.append(f"        GA{g} = G{g} @ W{g}")
+        back.append(f"        DW{g} = xp.matrix_transpose(G{g}) @ A{g} if mode == 'reduce' else None")
+        back.append(f"        SG{g} = xp.sum(G{g}, axis=0) if mode == 'reduce' else None")
+        for m, (_, weights, rest) in enumerate(forms):
+            for k, w in enumerate(weights):
+                give(w, f"G{g}[:, {m}] * A{g}[:, {k}]", f"DW{g}[{m}, {k}]")
+            for r in rest:
+                give(r, f"G{g}[:, {m}]", f"SG{g}[{m}]")
+        if g in feeds:  # A is the activation H = act(S') of the layer before: its grad is a matrix too
+            before = feeds[g]
+            key = KEYS[layers[before][0][0].grad_fn]
+            rule = ARRAY[key][1].format(x=f"S{before}", y="", out=f"H{before}")
+            layer_backward(before, f"GA{g} * ({rule})")
+        else:
+            for k, a in enumerate(a_list):
+                give(a, f"GA{g}[:, {k}]", None)
+
     for node in reversed(order):
         if node in absorbed or node not in live or node in pnum or node.grad_fn is None:
             continue
@@ -304,20 +333,9 @@ def _generate(loss, params, inputs, order):
         g_node = grad[node]
         if node in form_of:
             g, m = form_of[node]
-            a_list, forms = groups[g]
-            for r in forms[m][2]:
-                give(r, g_node, f"SG{g}[{m}]")
             left[g] -= 1
             if left[g] == 0:  # every sum of the layer has its grad: the layer's backward products
-                back.append(f"        G{g} = xp.stack([{', '.join(grad[f[0]] for f in forms)}], axis=1)")
-                back.append(f"        GA{g} = G{g} @ W{g}")
-                back.append(f"        DW{g} = xp.matrix_transpose(G{g}) @ A{g} if mode == 'reduce' else None")
-                back.append(f"        SG{g} = xp.sum(G{g}, axis=0) if mode == 'reduce' else None")
-                for k, a in enumerate(a_list):
-                    give(a, f"GA{g}[:, {k}]", None)
-                for mm, (_, weights, _) in enumerate(forms):
-                    for k, w in enumerate(weights):
-                        give(w, f"G{g}[:, {mm}] * A{g}[:, {k}]", f"DW{g}[{mm}, {k}]")
+                layer_backward(g, f"xp.stack([{', '.join(grad[f[0]] for f in groups[g][1])}], axis=1)")
             continue
         for i, p in enumerate(node.parents):
             if type(p) is Constant or (p not in live):
@@ -325,7 +343,7 @@ def _generate(loss, params, inputs, order):
             give(p, _term(g_node, node, i, name), f"_red({g_node}, {_derivative(node, i, name)})")
     out = [" + ".join(summed for summed, _ in reduced[p]) or "0.0" for p in params]
     per = [" + ".join(per_sample for _, per_sample in reduced[p]) or "0.0" for p in params]
-    check = " + ".join(checks) or "0.0"
+    check = "[" + ", ".join(checks) + "]"  # the inputs of the ops that can hide an inf or nan
     return "\n".join([
         "def make():",
         "    def program(P, D, N, xp, mode):",
@@ -353,6 +371,72 @@ def _generate(loss, params, inputs, order):
         f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
         "    return program",
     ]) + "\n\n\ndef _is_array(a):\n    return hasattr(a, 'ndim')\n"
+
+
+VECTOR = {"relu", "tanh", "sigmoid", "exp", "sin", "cos", "absolute", "neg"}  # activations a layer takes as one op
+
+
+def _layers(groups, uses, pnum, absorbed, form_of):
+    """The layers whose sums (each with one parameter as its bias, or none) all go through the same activation, one
+    each, into the inputs of one next layer and nowhere else: {group: ([activation of each sum], next group)}.
+    Such a layer is computed as matrices: S = A W^T + B, H = act(S), and the next layer's A is H."""
+    out = {}
+    for g2, (a_list, _) in groups.items():
+        firsts = [uses.get(a, [(None, 0)])[0][0] for a in a_list]
+        if not all(a.grad_fn is not None and len(a.parents) == 1 for a in a_list):
+            continue
+        sums = [a.parents[0] for a in a_list]
+        if not all(s in form_of for s in sums) or len({form_of[s][0] for s in sums}) != 1:
+            continue
+        g = form_of[sums[0]][0]
+        forms = groups[g][1]
+        if g == g2 or [f[0] for f in forms] != sums or g in out:
+            continue
+        keys = {KEYS.get(a.grad_fn) for a in a_list}
+        if len(keys) != 1 or next(iter(keys)) not in VECTOR:
+            continue
+        rests = [f[2] for f in forms]
+        if not (all(len(r) == 1 and r[0] in pnum for r in rests) or all(not r for r in rests)):
+            continue
+        if any(len(uses.get(s, ())) != 1 for s in sums):  # a sum used by its activation only
+            continue
+        if any(u not in absorbed or form_of.get(_user_sum(u, uses)) is None or
+               form_of[_user_sum(u, uses)][0] != g2 for a in a_list for u, _ in uses.get(a, ())):
+            continue  # each activation feeds the next layer's products only
+        del firsts
+        out[g] = (list(a_list), g2)
+    return out
+
+
+def _user_sum(product, uses):
+    """The weighted sum a product belongs to (following the chain of sums it is inside)."""
+    node = product
+    while True:
+        user = uses.get(node, [(None, 0)])[0][0]
+        if user is None or KEYS.get(user.grad_fn) != "add":
+            return node
+        node = user
+        if len(uses.get(node, ())) != 1 or KEYS.get(uses[node][0][0].grad_fn) != "add":
+            return node
+
+
+def _layer_forward(g, groups, layers, feeds, name, pnum, checks):
+    """The forward lines of one group of weighted sums: S = A W^T (+ B); for a layer in matrices, H = act(S)."""
+    a_list, forms = groups[g]
+    weights = ", ".join("[" + ", ".join(f"P[{pnum[w]}]" for w in f[1]) + "]" for f in forms)
+    a = f"H{feeds[g]}" if g in feeds else f"xp.stack([{', '.join(name[x] for x in a_list)}], axis=1)"
+    lines = [f"        A{g} = {a}",
+             f"        W{g} = xp.asarray([{weights}], dtype=xp.float64, device=device)",
+             f"        S{g} = A{g} @ xp.matrix_transpose(W{g})"]
+    if g in layers:
+        if forms[0][2]:
+            bias = ", ".join(f"P[{pnum[f[2][0]]}]" for f in forms)
+            lines.append(f"        S{g} = S{g} + xp.asarray([{bias}], dtype=xp.float64, device=device)")
+        key = KEYS[layers[g][0][0].grad_fn]
+        lines.append(f"        H{g} = {ARRAY[key][0].format(x=f'S{g}')}")
+        if key not in PROPAGATING:
+            checks.append(f"S{g}")
+    return lines
 
 
 def _linear_forms(order, loss, pnum, batched, uses):
@@ -469,6 +553,9 @@ def _full(xp, a, n):
 
 
 def _not_finite(xp, a, n):
+    """Which samples have a number that is not finite in a (per sample; a matrix of them; or one for all)."""
+    if _is_array(a) and a.ndim == 2:
+        return xp.any(~xp.isfinite(a), axis=1)
     return ~xp.isfinite(_full(xp, a, n))
 
 
