@@ -88,7 +88,7 @@ class BatchStep:
         params = self._param_values()
         with _quiet(xp):
             losses, grads, check = program.fn(params, columns, n, xp, "reduce")
-        total = float(xp.sum(losses)) if _is_array(losses) else float(losses) * n
+        total = float(xp.sum(losses)) if _is_array(losses) and losses.ndim else float(losses) * n
         scale = 1.0 / n if self.reduce == "mean" else 1.0
         grads = [float(g) * scale for g in grads]
         if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
@@ -181,9 +181,9 @@ class BatchProgram:
 
     def __init__(self, fn, params, arrays, xp, name):
         n = arrays[0].shape[0]
-        first = self._trace(fn, [_sample(xp, a, 0) for a in arrays], name)
+        first = self._trace(fn, arrays, xp, 0, name)
         if n > 1:  # the same structure for another sample, or the per-sample function branches on its data
-            last = self._trace(fn, [_sample(xp, a, n - 1) for a in arrays], name)
+            last = self._trace(fn, arrays, xp, n - 1, name)
             if _signature(*first, params) != _signature(*last, params):
                 raise ValueError(f"compile({name}, batch=True): the per-sample function builds a different graph for "
                                  f"sample {n - 1} than for sample 0 (its structure depends on the data, as with an "
@@ -197,10 +197,14 @@ class BatchProgram:
         self.fn = scope["make"]()
 
     @staticmethod
-    def _trace(fn, sample, name):
-        with recording_on():
-            inputs = []
-            out = fn(*_values(sample, inputs))
+    def _trace(fn, arrays, xp, i, name):
+        """fn on sample i, as Values: (its loss, the Values of its data, the graph's order)."""
+        inputs = []
+        try:
+            with recording_on():
+                out = fn(*_values([_sample(xp, a, i) for a in arrays], inputs))
+        except (engine.DomainError, engine.RangeError) as e:
+            raise type(e)(f"sample {i} of the batch: {e}") from None
         if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
             raise TypeError(f"compile({name}, batch=True): the per-sample function must return a scalar Value (the "
                             f"sample's loss), got {type(out).__name__} {show(out)}")
@@ -340,7 +344,7 @@ def _generate(loss, params, inputs, order):
         for i, p in enumerate(node.parents):
             if type(p) is Constant or (p not in live):
                 continue
-            give(p, _term(g_node, node, i, name), f"_red({g_node}, {_derivative(node, i, name)})")
+            give(p, _term(g_node, node, i, name, batched), f"_red({g_node}, {_derivative(node, i, name, batched)})")
     out = [" + ".join(summed for summed, _ in reduced[p]) or "0.0" for p in params]
     per = [" + ".join(per_sample for _, per_sample in reduced[p]) or "0.0" for p in params]
     check = "[" + ", ".join(checks) + "]"  # the inputs of the ops that can hide an inf or nan
@@ -482,20 +486,21 @@ def _linear_forms(order, loss, pnum, batched, uses):
     return groups, form_of, absorbed
 
 
-def _derivative(u, i, name):
+def _derivative(u, i, name, batched):
+    """d(u)/d(its input i) as an expression (operands of a node that is the same for every sample as 0-d arrays)."""
     key = KEYS.get(u.grad_fn, "input")
     if key == "input":
         return "1"
-    x = name[u.parents[0]] if u in name else ""
-    y = name[u.parents[1]] if len(u.parents) > 1 else ""
-    rule = ARRAY[key][1 + i]
     if key == "power" and u.parents[1].data == 0:
         return "0.0"
-    return rule.format(x=x, y=y, out=name[u])
+    wrap = (lambda v: v) if u in batched else (lambda v: f"_a({v})")
+    x = wrap(name[u.parents[0]])
+    y = wrap(name[u.parents[1]]) if len(u.parents) > 1 else ""
+    return ARRAY[key][1 + i].format(x=x, y=y, out=name[u])
 
 
-def _term(g, u, i, name):
-    d = _derivative(u, i, name)
+def _term(g, u, i, name, batched):
+    d = _derivative(u, i, name, batched)
     if d == "1":
         return g
     if d == "-1":

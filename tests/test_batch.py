@@ -1,0 +1,213 @@
+"""compile(fn, params, batch=True): one sample's program over a batch, against the eager engine sample by sample."""
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import autodiff
+from autodiff import DomainError, Parameter, RangeError, Value, primitive
+from programs import BINARY, KINKED, UNARY, run
+
+np = pytest.importorskip("numpy", reason="numpy is not installed: pip install -e '.[test]'")
+pytest.importorskip("array_api_compat", reason="array-api-compat is not installed: pip install -e '.[test]'")
+ALL_UNARY = {**UNARY, **KINKED}
+FEW = settings(max_examples=80, deadline=None, derandomize=True)
+
+
+def close(a, b, rel=1e-12):
+    return abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-300
+
+
+@st.composite
+def batched_programs(draw):
+    """Parameters, a per-sample program over parameters and data, and a batch (some data exactly 0: kinks)."""
+    n_params, n_data = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    names = sorted(ALL_UNARY) + sorted(BINARY)
+    steps = []
+    for k in range(draw(st.integers(1, 10))):
+        size = n_params + n_data + k
+        steps.append((draw(st.sampled_from(names)), draw(st.integers(0, size - 1)), draw(st.integers(0, size - 1))))
+    params = draw(st.lists(st.floats(-1.5, 1.5), min_size=n_params, max_size=n_params))
+    n = draw(st.sampled_from([1, 2, 5, 16]))
+    data = draw(st.lists(st.lists(st.sampled_from([0.0, -0.0, 0.5, -1.25]) | st.floats(-1.5, 1.5),
+                                  min_size=n_data, max_size=n_data), min_size=n, max_size=n))
+    return steps, params, data
+
+
+def eager(steps, params, data, reduce="mean"):
+    """The loss and each parameter's grad, by backward() on every sample alone, as the batched step defines them."""
+    leaves = [Parameter(p) for p in params]
+    total, losses, each = 0.0, [], []
+    for row in data:
+        for p in leaves:
+            p.grad = None
+        loss = run(steps, leaves + [Value(x) for x in row], ALL_UNARY)[-1] * 1.0
+        loss.backward()
+        losses.append(loss.data)
+        each.append([p.grad if p.grad is not None else 0.0 for p in leaves])
+        total += loss.data
+    scale = 1 / len(data) if reduce == "mean" else 1.0
+    grads = [math.fsum(g[k] for g in each) * scale for k in range(len(params))]
+    return total * scale, grads, losses, each
+
+
+def batched(steps, params, reduce="mean"):
+    leaves = [Parameter(p) for p in params]
+    step = autodiff.compile(lambda x: run(steps, leaves + list(x), ALL_UNARY)[-1] * 1.0, leaves, batch=True,
+                            reduce=reduce)
+    return step, leaves
+
+
+@FEW
+@given(batched_programs())
+def test_random_programs_equal_the_eager_engine_sample_by_sample(program):
+    steps, params, data = program
+    try:
+        value, grads, losses, each = eager(steps, params, data)
+    except ValueError:  # a program that depends on no parameter (compile refuses it too)
+        return
+    step, leaves = batched(steps, params)
+    try:
+        loss = step(np.array(data))
+    except ValueError as e:
+        assert "does not depend on any" in str(e)
+        return
+    assert close(loss, value)
+    for p, g in zip(leaves, grads):
+        assert close(p.grad, g, 1e-11) or abs(p.grad - g) < 1e-14, (p.grad, g)
+    per_loss, per_grad = step.per_sample(np.array(data))
+    assert per_grad.shape == (len(data), len(params))
+    for i in range(len(data)):
+        assert close(float(per_loss[i]), losses[i])
+        for k in range(len(params)):
+            assert close(float(per_grad[i, k]), each[i][k]) or abs(float(per_grad[i, k]) - each[i][k]) < 1e-14
+
+
+def _mlp(activation="relu"):
+    from nn import MLP
+    return MLP(2, [6, 5, 1], activation=activation, seed=3)
+
+
+def _hinge_step(model, **options):
+    from nn import hinge_loss
+    return autodiff.compile(lambda x, y: hinge_loss([model(x)[0]], [y]), model.parameters(), batch=True, **options)
+
+
+def _data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 2))
+    x[::7] = 0.0  # some samples at the kinks
+    return x, np.where(rng.normal(size=n) > 0, 1.0, -1.0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+@pytest.mark.parametrize("reduce", ["mean", "sum"])
+def test_an_mlp_step_adds_the_mean_or_summed_gradient_as_backward_would(activation, reduce):
+    from nn import hinge_loss
+    model = _mlp(activation)
+    X, Y = _data(40)
+    step = _hinge_step(model, reduce=reduce)
+    model.zero_grad()
+    loss = step(X, Y)
+    ours = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    total = 0.0
+    for x, y in zip(X, Y):
+        sample = hinge_loss([model([float(x[0]), float(x[1])])[0]], [float(y)])
+        sample.backward(1 / len(X) if reduce == "mean" else 1.0)
+        total += sample.data
+    assert close(loss, total / len(X) if reduce == "mean" else total)
+    for a, p in zip(ours, model.parameters()):
+        assert close(a, p.grad, 1e-11) or abs(a - p.grad) < 1e-15
+    if activation != "leaky_relu":  # its slope is a second input of each activation: that layer stays columns
+        assert " @ " in next(iter(step.programs.values())).source  # the layers ran as matrix products
+    model.zero_grad()
+    step(X, Y)
+    step(X, Y)  # accumulates, as backward() does
+    assert all(close(p.grad, 2 * a) or abs(p.grad - 2 * a) < 1e-15 for p, a in zip(model.parameters(), ours))
+
+
+def test_torch_tensors_give_the_same_numbers_on_their_device():
+    torch = pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[test]'")
+    model = _mlp()
+    X, Y = _data(30, seed=1)
+    step = _hinge_step(model)
+    model.zero_grad()
+    a = step(X, Y)
+    ga = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    b = step(torch.tensor(X), torch.tensor(Y))
+    assert close(a, b) and all(close(x, p.grad, 1e-11) or abs(x - p.grad) < 1e-15
+                               for x, p in zip(ga, model.parameters()))
+    losses, grads = step.per_sample(torch.tensor(X), torch.tensor(Y))
+    assert isinstance(grads, torch.Tensor) and grads.dtype == torch.float64 and grads.shape == (30, len(model.parameters()))
+    np_losses, np_grads = step.per_sample(X, Y)
+    assert np.allclose(grads.numpy(), np_grads, rtol=1e-12, atol=1e-15)
+
+
+def test_one_trace_serves_every_batch_size():
+    model = _mlp()
+    calls = []
+
+    def fn(x, y):
+        calls.append(1)
+        from nn import hinge_loss
+        return hinge_loss([model(x)[0]], [y])
+
+    step = autodiff.compile(fn, model.parameters(), batch=True)
+    for n in (1, 9, 100, 3):
+        step(*_data(n, seed=n))
+    assert len(step.programs) == 1 and len(calls) == 1  # (a batch of 1 has no second sample to compare)
+    step2 = autodiff.compile(fn, model.parameters(), batch=True)
+    step2(*_data(50))
+    step2(*_data(7))
+    assert len(calls) == 3  # traced on two samples of the first batch, then replayed
+
+
+def test_a_sample_that_overflows_or_leaves_a_domain_is_named():
+    w = Parameter(1.0)
+    step = autodiff.compile(lambda x: (w * x).log(), [w], batch=True)
+    with pytest.raises(DomainError, match=r"sample 3 of the batch: log: log\(-2.0\)"):
+        step(np.array([1.0, 2.0, 3.0, -2.0, 5.0]))
+    assert not autodiff.grad_computed(w)  # nothing was added
+    step_exp = autodiff.compile(lambda x: (w * x).exp(), [w], batch=True)
+    with pytest.raises(RangeError, match=r"sample 1 of the batch: exp"):
+        step_exp(np.array([1.0, 800.0]))
+    hidden = autodiff.compile(lambda x: (w * x * 1e300 * 1e300).relu() + w, [w], batch=True)
+    with pytest.raises(RangeError, match="sample 0 of the batch"):  # relu hides the overflow; the check does not
+        hidden(np.array([-1.0, 0.0]))
+    root = autodiff.compile(lambda x: (w * x).sqrt(), [w], batch=True)
+    with pytest.raises(DomainError, match="sample 1 of the batch: .*infinite"):  # sqrt'(0): in the backward pass
+        root(np.array([4.0, 0.0]))
+    assert step(np.array([1.0, math.e])) == pytest.approx(0.5)  # and a good batch works after a bad one
+
+
+def test_clear_errors():
+    model = _mlp()
+    step = _hinge_step(model)
+    X, Y = _data(10)
+    with pytest.raises(ValueError, match="10 samples but argument 0 has 9"):
+        step(X[:9], Y)
+    with pytest.raises(ValueError, match="single number"):
+        step(X, 1.0)
+    with pytest.raises(ValueError, match="needs the parameters"):
+        autodiff.compile(lambda x: x, batch=True)
+    with pytest.raises(ValueError, match="has_aux"):
+        autodiff.compile(lambda x: x, model.parameters(), batch=True, has_aux=True)
+    with pytest.raises(ValueError, match="reduce"):
+        autodiff.compile(lambda x: x, model.parameters(), batch=True, reduce="max")
+    w = Parameter(0.5)
+    branchy = autodiff.compile(lambda x: w * x if x.data > 0 else w - x, [w], batch=True)
+    with pytest.raises(ValueError, match="structure depends on the data"):
+        branchy(np.array([1.0, -1.0]))
+
+    @primitive(lambda t: 1.0)
+    def ident(t):
+        return t
+
+    with pytest.raises(ValueError, match="primitive"):
+        autodiff.compile(lambda x: ident(w * x), [w], batch=True)(np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="different libraries|not an array"):
+        torch = pytest.importorskip("torch")
+        step(torch.tensor(X), Y)
