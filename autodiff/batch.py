@@ -220,7 +220,7 @@ def _signature(loss, inputs, order, params):
 
 
 def _check(name, params, inputs, order, loss):
-    mine, data = set(params), set(inputs)
+    mine = set(params)
     if not any(node in mine for node in order):
         raise ValueError(f"compile({name}, batch=True): the loss does not depend on any of the {len(params)} "
                          f"parameters, so every gradient would be 0")
@@ -242,7 +242,6 @@ def _generate(loss, params, inputs, order):
     """
     pnum = {p: k for k, p in enumerate(params)}
     dnum = {v: j for j, v in enumerate(inputs)}
-    index = {node: i for i, node in enumerate(order)}
     batched, live = set(inputs), set(params)  # nodes that vary by sample; nodes that depend on a parameter
     for node in order:
         if node.grad_fn is not None:
@@ -386,7 +385,6 @@ def _layers(groups, uses, pnum, absorbed, form_of):
     Such a layer is computed as matrices: S = A W^T + B, H = act(S), and the next layer's A is H."""
     out = {}
     for g2, (a_list, _) in groups.items():
-        firsts = [uses.get(a, [(None, 0)])[0][0] for a in a_list]
         if not all(a.grad_fn is not None and len(a.parents) == 1 for a in a_list):
             continue
         sums = [a.parents[0] for a in a_list]
@@ -407,7 +405,6 @@ def _layers(groups, uses, pnum, absorbed, form_of):
         if any(u not in absorbed or form_of.get(_user_sum(u, uses)) is None or
                form_of[_user_sum(u, uses)][0] != g2 for a in a_list for u, _ in uses.get(a, ())):
             continue  # each activation feeds the next layer's products only
-        del firsts
         out[g] = (list(a_list), g2)
     return out
 
