@@ -101,6 +101,8 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has
             raise ValueError("compile: batch=True does not take has_aux; compute the extra outputs with "
                              "step.per_sample or eagerly")
         return BatchStep(fn, _parameters(params), reduce)
+    if params is None:
+        return Compiled(fn, has_aux)
     return CompiledStep(fn, _parameters(params), has_aux)
 
 

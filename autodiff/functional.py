@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 from .engine import ChainRule, Op, Value, backprop, recording_on, topological_order
 from .errors import real, show
-from .trees import describe, flatten, unflatten
+from .trees import conform, describe, flatten, has_value, unflatten
 
 __all__ = ["grad", "value_and_grad", "hessian", "jvp", "vjp", "jacobian", "hvp"]
 
@@ -77,13 +77,14 @@ class _Inputs:
             numbers_ += leaves
         others = [a for k, a in enumerate(args) if k not in idx]
         self.higher = _depth.get() > 0 or any(isinstance(a, Value) for a in numbers_) or any(
-            isinstance(a, Value) for a in others)
+            has_value(a) for a in others)
 
-    def split(self, values):
+    def split(self, values, higher=None):
         """Per differentiated argument, its values (one per number in it) in the argument's structure."""
+        higher = self.higher if higher is None else higher
         out, k = [], 0
         for tree, n in zip(self.trees, self.sizes):
-            out.append(unflatten(tree, [_result(v, self.higher) for v in values[k:k + n]]))
+            out.append(unflatten(tree, [_result(v, higher) for v in values[k:k + n]]))
             k += n
         return out
 
@@ -93,24 +94,38 @@ def _outputs(out, fname, scalar=False):
     if scalar:
         if isinstance(out, Value) or (isinstance(out, numbers.Real) and not isinstance(out, bool)):
             return [out], None
+        advice = ("hvp needs a scalar function (f's Hessian)" if fname == "hvp" else
+                  "for several outputs use jacobian, vjp or jvp")
         raise TypeError(f"{fname}: the function must return a scalar Value or a number, got {type(out).__name__} "
-                        f"{show(out)}; for several outputs use jacobian, vjp or jvp")
-    return flatten(out, f"{fname}: the function's result")
+                        f"{show(out)}; {advice}")
+    return flatten(out, f"{fname}: the function's result", "results")
 
 
 def _live(outs, wrt):
     """The nodes between wrt and the outputs (those that depend on wrt), parents first, without wrt itself."""
-    inputs, live, order, seen = set(wrt), set(wrt), [], set()
-    for out in outs:
-        if not isinstance(out, Value):
-            continue
-        for node in topological_order(out):
-            if node in seen:
-                continue
-            seen.add(node)
-            if node not in inputs and any(p in live for p in node.parents):
-                live.add(node)
+    inputs, live, order = set(wrt), set(wrt), []
+    for node in _order([o for o in outs if isinstance(o, Value)]):
+        if node not in inputs and any(p in live for p in node.parents):
+            live.add(node)
+            order.append(node)
+    return order
+
+
+def _order(roots):
+    """Every node the roots depend on, each after its parents, each once: one walk for all the roots."""
+    if len(roots) == 1:
+        return topological_order(roots[0])
+    order, seen = [], set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
                 order.append(node)
+            elif node not in seen:
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
     return order
 
 
@@ -154,10 +169,10 @@ def _value_and_grad(f, argnums, _name):
 
     @functools.wraps(f)
     def value_and_df(*args, **kwargs):
-        inputs = _Inputs(args, _resolve(nums, args, _name), "grad")
+        inputs = _Inputs(args, _resolve(nums, args, _name), _name)
         with _differentiating():
             out = f(*inputs.args, **kwargs)
-            (value,), _ = _outputs(out, "grad", scalar=True)
+            (value,), _ = _outputs(out, _name, scalar=True)
             grads = _backward(_live([value], inputs.wrt), {value: 1.0}, inputs.higher) if isinstance(
                 value, Value) else {}
             result = inputs.split([grads.get(w, 0.0) for w in inputs.wrt])
@@ -243,7 +258,7 @@ def _pair(primals, tangents, fname):
     flat = []
     for i, (p, t) in enumerate(zip(primals, tangents)):
         p_tree = flatten(p, f"{fname}: primal {i}")[1]
-        t_leaves, t_tree = flatten(t, f"{fname}: tangent {i}")
+        t_leaves, t_tree = flatten(conform(t, p_tree), f"{fname}: tangent {i}")
         if p_tree != t_tree:
             raise ValueError(f"{fname}: tangent {i} is {describe(t_tree)}, but primal {i} is {describe(p_tree)}; "
                              f"a tangent has the primal's structure, one number per number")
@@ -288,7 +303,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     value = unflatten(tree, [_result(o, inputs.higher) for o in outs])
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
-        leaves, given = flatten(cotangent, "vjp_fn: the cotangent")
+        leaves, given = flatten(conform(cotangent, tree), "vjp_fn: the cotangent")
         if given != tree:
             raise ValueError(f"vjp_fn: the cotangent is {describe(given)}, but f returned {describe(tree)}; give "
                              f"one number per output, in the output's structure")
@@ -300,7 +315,7 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
         higher = inputs.higher or any(isinstance(c, Value) for c in leaves)
         with _differentiating():
             grads = _backward(order, seeds, higher)
-            return tuple(inputs.split([grads.get(w, 0.0) for w in inputs.wrt]))
+            return tuple(inputs.split([grads.get(w, 0.0) for w in inputs.wrt], higher))
 
     return value, vjp_fn
 
@@ -357,8 +372,8 @@ def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], Any]:
         primals, _ = _pair(primals, tangents, "hvp")
         if not primals:
             raise ValueError("hvp: primals is empty; give the point as a tuple with one entry per argument of f")
-        df = grad(f, argnums=tuple(range(len(primals))))
-        product = jvp(df, primals, tangents)[1]
+        vg = _value_and_grad(f, tuple(range(len(primals))), "hvp")
+        product = jvp(lambda *a: vg(*a)[1], primals, tangents)[1]
         return tuple(product) if isinstance(tangents, tuple) else list(product)
 
     return h

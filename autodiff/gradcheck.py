@@ -53,14 +53,20 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
     for i, x in enumerate(inputs):
         leaves, tree = flatten(x, f"gradcheck: input {i}")
         trees.append(tree)
-        names += [f"{i} ({x.label})" if isinstance(x, Value) and x.label else str(i)] if tree is None else \
-            paths(tree, str(i))
+        names += [f"{n} ({v.label})" if isinstance(v, Value) and v.label else n
+                  for n, v in zip(paths(tree, str(i)), leaves)]
         xs += [v.data if isinstance(v, Value) else real(v, f"gradcheck (input {i})") for v in leaves]
+    if not xs:
+        raise ValueError("gradcheck: the inputs hold no numbers, so there is no derivative to check")
+
+    shape = []  # the structure of f's result, for naming its outputs
 
     def flat_f(*numbers_):  # f of its arguments' numbers, one by one, returning the list of its outputs
         it = iter(numbers_)
         out = f(*[unflatten(tree, it) for tree in trees])
-        return _outputs(out)
+        leaves, tree = _outputs(out)
+        shape[:] = [tree]
+        return leaves
 
     def value(point):
         with no_grad():
@@ -69,7 +75,8 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
     n_out = len(value(xs))  # f returns Values or numbers (else a TypeError that names gradcheck)
     if not n_out:
         raise ValueError("gradcheck: f returned no outputs to check")
-    label = (lambda i, name: name) if n_out == 1 else (lambda i, name: f"output {i}, {name}")
+    outputs = paths(shape[0], "output") if shape[0] is not None else ["output"]
+    label = (lambda i, name: name) if n_out == 1 and shape[0] is None else (lambda i, name: f"{outputs[i]}, {name}")
     tag = {"rev": "", "fwd": " [fwd]"}  # a forward-mode row says so
 
     def first(mode):  # J[i][k] = d output i / d number k, computed by one mode; a pass leaves every .grad alone
@@ -117,10 +124,10 @@ def _output(flat_f, i, *numbers_):
 
 
 def _outputs(out):
-    """f's result as the list of its numbers and Values (a Value or a number is a list of one)."""
+    """f's result as (the list of its numbers and Values, its structure; None for a single Value or number)."""
     if isinstance(out, (list, tuple, dict)):
-        return flatten(out, "gradcheck: f's result")[0]
-    return [out]
+        return flatten(out, "gradcheck: f's result", "results")
+    return [out], None
 
 
 def _number(out):

@@ -6,7 +6,7 @@ import numbers
 from .engine import Value
 from .errors import show
 
-__all__ = ["flatten", "unflatten", "Tree", "describe", "paths"]
+__all__ = ["flatten", "unflatten", "Tree", "describe", "paths", "conform", "has_value"]
 
 LEAF = None  # the structure of a number or a Value
 
@@ -27,24 +27,49 @@ class Tree:
         return hash((self.kind, self.keys, tuple(self.children)))
 
 
-def flatten(x, where):
-    """(the numbers and Values in x, depth first in order, x's structure). `where` names x in errors."""
+def flatten(x, where, what="arguments"):
+    """(the numbers and Values in x, depth first in order, x's structure). `where` names x in errors, `what` says
+    what x is (arguments, results)."""
     leaves = []
-    tree = _flatten(x, leaves, where)
+    tree = _flatten(x, leaves, where, what)
     return leaves, tree
 
 
-def _flatten(x, leaves, where):
+def _flatten(x, leaves, where, what):
     if isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
         leaves.append(x)
         return LEAF
     if isinstance(x, dict):
         keys = tuple(x)
-        return Tree(dict, keys, [_flatten(x[k], leaves, f"{where}[{k!r}]") for k in keys])
+        return Tree(dict, keys, [_flatten(x[k], leaves, f"{where}[{k!r}]", what) for k in keys])
     if isinstance(x, (list, tuple)):
-        return Tree(type(x), None, [_flatten(v, leaves, f"{where}[{i}]") for i, v in enumerate(x)])
-    raise TypeError(f"{where} is a {type(x).__name__} {show(x)}; arguments must be numbers, Values, or lists, tuples "
-                    f"and dicts of them")
+        return Tree(type(x), None, [_flatten(v, leaves, f"{where}[{i}]", what) for i, v in enumerate(x)])
+    kind = type(x).__name__
+    raise TypeError(f"{where} is {'an' if kind[:1] in 'aeiou' else 'a'} {kind} {show(x)}; {what} must be numbers, "
+                    f"Values, or lists, tuples and dicts of them")
+
+
+def conform(x, tree):
+    """x with each dict's keys in the order of the same dict in `tree` (a tangent's {"b", "a"} for a primal's
+    {"a", "b"}); anything else as it is."""
+    if tree is LEAF or not isinstance(tree, Tree):
+        return x
+    if tree.kind is dict and isinstance(x, dict) and set(x) == set(tree.keys):
+        return {k: conform(x[k], t) for k, t in zip(tree.keys, tree.children)}
+    if isinstance(x, (list, tuple)) and tree.kind is not dict and len(x) == len(tree.children):
+        return type(x)(conform(v, t) for v, t in zip(x, tree.children)) if type(x) in (list, tuple) else x
+    return x
+
+
+def has_value(x):
+    """Whether a Value is anywhere in x (inside lists, tuples and dicts)."""
+    if isinstance(x, Value):
+        return True
+    if isinstance(x, dict):
+        return any(has_value(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(has_value(v) for v in x)
+    return False
 
 
 def unflatten(tree, leaves):

@@ -256,7 +256,7 @@ def test_gradcheck_catches_a_wrong_derivative_in_each_mode():
         with pytest.raises(GradcheckError) as info:
             gradcheck(lambda x, y: [cube(x) * y, y * 2.0], [1.5, 0.5], modes=modes)
         names = [row[0] for row in info.value.rows]
-        assert names == [f"output 0, 0{' [fwd]' if m == 'fwd' else ''}" for m in modes], names
+        assert names == [f"output[0], 0{' [fwd]' if m == 'fwd' else ''}" for m in modes], names
     with pytest.raises(GradcheckError, match=r"\[fwd\]"):
         gradcheck(lambda x: cube(x), [1.5], modes=("fwd",))
 
@@ -265,3 +265,41 @@ def test_gradcheck_catches_a_wrong_derivative_in_each_mode():
         return t ** 3
 
     assert gradcheck(lambda x: cube2(x), [1.5], modes=("rev", "fwd"), order=2)
+
+
+def test_a_cotangent_or_tangent_that_is_a_value_is_differentiated_through():
+    out, vjp_fn = vjp(lambda y: y * y * y, 2.0)
+    assert grad(lambda c: vjp_fn(c)[0])(3.0) == 12.0  # as torch.func: d/dc (c * 3 y^2)
+    assert grad(lambda c: vjp_fn(c)[0] * c)(3.0) == 72.0
+    assert jvp(lambda c: vjp_fn(c)[0], (3.0,), (1.0,)) == (36.0, 12.0)
+    assert isinstance(grad(lambda x, d: x * d[0])(2.0, [Value(3.0)]), Value)  # a Value in a container counts
+
+
+def test_dict_keys_of_a_tangent_or_cotangent_may_come_in_any_order():
+    f = lambda p: p["a"] * p["b"]  # noqa: E731
+    assert jvp(f, ({"a": 2.0, "b": 3.0},), ({"b": 0.0, "a": 1.0},)) == (6.0, 3.0)
+    out, vjp_fn = vjp(lambda p: {"u": p * 2.0, "v": p * 3.0}, 1.0)
+    assert vjp_fn({"v": 1.0, "u": 0.0}) == (3.0,)
+
+
+def test_errors_name_the_function_that_was_called():
+    with pytest.raises(TypeError, match="^hvp: .*scalar"):
+        hvp(lambda x: [x, x])((1.0,), (1.0,))
+    with pytest.raises(TypeError, match="^value_and_grad: "):
+        value_and_grad(lambda x: [x])(1.0)
+    with pytest.raises(TypeError, match="result.* is a str 'a'; results must be"):
+        jvp(lambda x: [x, "a"], (1.0,), (1.0,))
+    with pytest.raises(TypeError, match="is an ndarray|is a set"):
+        grad(lambda x: x)({1.0})
+
+
+def test_gradcheck_names_rows_by_labels_and_output_keys_and_refuses_nothing_to_check():
+    @primitive(lambda t: 2 * t ** 2)  # wrong on purpose
+    def cube(t):
+        return t ** 3
+
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda p: {"y": cube(p[1]) + p[0]}, [[Value(0.5, label="a"), Value(1.5, label="w")]])
+    assert [row[0] for row in info.value.rows] == ["output['y'], 0[1] (w)"]
+    with pytest.raises(ValueError, match="no numbers"):
+        gradcheck(lambda p: 1.0, [[]])
