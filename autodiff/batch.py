@@ -70,14 +70,15 @@ def namespace_of(data, fname="compile(..., batch=True)"):
 
 class BatchStep:
     """compile(fn, params, batch=True): step(*data) -> the mean (or summed) loss over the batch, a float, with
-    every parameter's .grad added d(that loss)/d(parameter); step.per_sample(*data) -> (losses, grads), arrays of
-    shapes (N,) and (N, number of parameters)."""
+    every parameter's .grad added d(that loss)/d(parameter), and step.losses the call's per-sample losses (an array);
+    step.per_sample(*data) -> (losses, grads), arrays of shapes (N,) and (N, number of parameters)."""
 
     def __init__(self, fn, params, reduce):
         if reduce not in ("mean", "sum"):
             raise ValueError(f"compile(..., batch=True): reduce must be 'mean' or 'sum', got {show(reduce)}")
         self.fn, self.params, self.reduce = fn, params, reduce
         self.programs = {}  # the per-sample shapes of the data -> BatchProgram (any batch size)
+        self.losses = None  # the per-sample losses of the latest call
         self.__name__ = getattr(fn, "__name__", "fn")
 
     def __repr__(self):
@@ -94,6 +95,7 @@ class BatchStep:
         if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
             self._explain(xp, program, params, columns, n, arrays, losses, check)
         add_grads(self.params, grads)
+        self.losses = _full(xp, losses, n)
         return total * scale
 
     def per_sample(self, *data):

@@ -49,29 +49,51 @@ def loss_and_accuracy(model, X, y):
     return loss, accuracy([s.data for s in scores], y)
 
 
-def train(model, X, y, steps=100, lr=1.0, progress=None, compiled=True):
+def batched_available():
+    """Whether the batched replay can run here: it needs numpy and array-api-compat (the demo extra has both)."""
+    try:
+        import array_api_compat  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def train(model, X, y, steps=100, lr=1.0, progress=None, compiled=True, batched=False):
     """SGD with a learning rate decaying linearly from lr to lr/10; returns [(loss, accuracy)] per step.
 
     compiled=True traces the objective once with autodiff.compile and replays it every step; compiled=False
-    builds the graph of Values anew every step. Both give the same numbers.
+    builds the graph of Values anew every step. Both give the same numbers. batched=True traces one point's loss
+    and replays it over all points at once with numpy (compile(..., batch=True)); the same numbers to rounding.
     """
     optimizer = SGD(model.parameters(), lr=lr)
-    if compiled:  # gradients into .grad, as loss.backward() puts them there
+    if batched:
+        import numpy
+        params = model.parameters()
+        step = autodiff.compile(lambda x, label: hinge_loss([model(x)[0]], [label]), params, batch=True)
+        l2 = autodiff.compile(lambda: 1e-4 * sum(p * p for p in params), params)  # objective's alpha * L2
+        X_, y_ = numpy.array(X, dtype=float), numpy.array(y, dtype=float)
+    elif compiled:  # gradients into .grad, as loss.backward() puts them there
         step = autodiff.compile(lambda X, y: objective(model, X, y), model.parameters(), has_aux=True)
     history = []
     for k in range(steps):
         optimizer.zero_grad()
-        if compiled:
-            if k == 0:
-                (progress.write if progress is not None else print)(
-                    "tracing the training step once (autodiff.compile), then replaying it ...")
+        if k == 0 and (compiled or batched):
+            (progress.write if progress is not None else print)(
+                f"tracing the training step once (autodiff.compile{', batch=True' if batched else ''}), then "
+                f"replaying it{' over all points at once' if batched else ''} ...")
+        if batched:
+            loss = step(X_, y_) + l2()
+            losses = step.losses  # a point is on the right side when its hinge loss max(0, 1 - y s) is below 1
+            scores = numpy.where((losses < 1) | ((losses == 1) & (y_ < 0)), y_, -y_)
+        elif compiled:
             loss, scores = step(X, y)
-            if k == 0 and progress is not None:
-                progress.reset()  # the estimate of the time left counts replays, not the one-off trace
         else:
             loss_value, score_values = objective(model, X, y)
             loss_value.backward()
             loss, scores = loss_value.data, [s.data for s in score_values]
+        if k == 0 and progress is not None and (compiled or batched):
+            progress.reset()  # the estimate of the time left counts replays, not the one-off trace
         acc = accuracy(scores, y)
         optimizer.lr = lr * (1.0 - 0.9 * k / steps)
         optimizer.step()
@@ -187,9 +209,16 @@ def parse_args(argv):
     p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the noise (default: 0.1)")
     p.add_argument("--lr", type=float, default=1.0, help="initial learning rate, decaying to lr/10 (default: 1.0)")
     p.add_argument("--out", "--output", dest="out", type=Path, default=Path("out"), help="output folder (default: out/)")
-    p.add_argument("--eager", action="store_true",
-                   help="build the graph of Values anew every step instead of replaying it with autodiff.compile "
-                        "(the same numbers, many times slower)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--batched", action="store_true",
+                     help="replay one point's traced loss over all points at once with numpy (compile(..., "
+                          "batch=True)); the default when numpy and array-api-compat are installed")
+    how.add_argument("--compiled", action="store_true",
+                     help="replay the whole traced training step as scalar Python (autodiff.compile); the default "
+                          "without numpy")
+    how.add_argument("--eager", action="store_true",
+                     help="build the graph of Values anew every step instead of replaying it with autodiff.compile "
+                          "(the same numbers, many times slower)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.steps < 1 or args.samples < 4 or args.lr <= 0 or args.noise < 0:
@@ -205,12 +234,16 @@ def main(argv=None):
     model = MLP(2, [16, 16, 1], seed=args.seed)
     print(f"{model}: {len(model.parameters())} parameters, {len(X)} points")
     start = time.perf_counter()
+    batched = args.batched or not (args.compiled or args.eager) and batched_available()
+    if args.batched and not batched_available():
+        raise SystemExit("--batched needs numpy and array-api-compat: .venv/bin/pip install -e '.[demo]'")
+    how = "batched" if batched else "eager" if args.eager else "compiled"
     with tqdm(total=args.steps, desc="training", unit="step", disable=args.no_progress) as bar:
-        history = train(model, X, y, args.steps, args.lr, bar, compiled=not args.eager)
+        history = train(model, X, y, args.steps, args.lr, bar, compiled=not args.eager, batched=batched)
     seconds = time.perf_counter() - start
     final_loss, final_accuracy = loss_and_accuracy(model, X, y)
     print(f"after {args.steps} steps: loss {final_loss.data:.4f}, training accuracy {final_accuracy:.0%} "
-          f"({seconds:.1f} s of training, {'eager' if args.eager else 'compiled'})")
+          f"({seconds:.1f} s of training, {how})")
 
     args.out.mkdir(parents=True, exist_ok=True)
     written = plot(model, X, y, history, args.out)

@@ -132,7 +132,7 @@ def test_demo_compiled_and_eager_training_agree():
     assert a.state_dict() == b.state_dict()
 
 
-@pytest.mark.parametrize("demo", ["basics.py", "delta_rule.py", "moons.py", "benchmark.py",
+@pytest.mark.parametrize("demo", ["basics.py", "delta_rule.py", "moons.py", "benchmark.py", "batched.py",
                                   "forward_vs_reverse.py"])
 def test_every_demo_answers_help_and_its_docstring_gives_the_venv_command(demo):
     import subprocess
@@ -153,3 +153,28 @@ def test_forward_vs_reverse_counts_one_pass_per_output_in_reverse_and_one_per_in
         *forward_vs_reverse.many_inputs_one_output(12)[2])
     out = capsys.readouterr().out
     assert "passes" in out and "pick the mode with fewer passes" in out
+
+
+def test_demo_batched_training_agrees_with_compiled():
+    pytest.importorskip("numpy", reason="numpy is not installed: pip install -e '.[test]'")
+    pytest.importorskip("array_api_compat", reason="array-api-compat is not installed: pip install -e '.[test]'")
+    assert moons.batched_available()
+    X, y = moons.make_moons(40, 0.1, seed=2)
+    a, b = moons.MLP(2, [16, 16, 1], seed=2), moons.MLP(2, [16, 16, 1], seed=2)
+    ha = moons.train(a, X, y, steps=5, compiled=True)
+    hb = moons.train(b, X, y, steps=5, batched=True)
+    for (la, acc_a), (lb, acc_b) in zip(ha, hb):
+        assert lb == pytest.approx(la, rel=1e-11) and acc_a == acc_b
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert q.data == pytest.approx(p.data, rel=1e-10, abs=1e-14)
+
+
+def test_batched_demo_trains_and_times_the_three_ways(capsys):
+    pytest.importorskip("numpy", reason="numpy is not installed: pip install -e '.[test]'")
+    pytest.importorskip("array_api_compat", reason="array-api-compat is not installed: pip install -e '.[test]'")
+    import batched
+    rows, right = batched.main(["--points", "400", "--steps", "60", "--reference-points", "40"])
+    assert [name.split()[0] for name, _, _ in rows] == ["eager", "compiled", "batched"]
+    assert all(seconds > 0 for _, seconds, _ in rows) and right > 0.85
+    out = capsys.readouterr().out
+    assert "400 points" in out and "speed-up" in out and "timed on 40 points" in out
