@@ -26,9 +26,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINES = ["autodiff", "autodiff-compiled", "micrograd", "torch", "local"]
+ENGINES = ["autodiff", "autodiff-compiled", "micrograd", "torch", "local", "torch-vectorized", "autodiff-batched",
+           "autodiff-batched-torch"]
 NAMES = {"autodiff": "autodiff", "autodiff-compiled": "autodiff compiled", "micrograd": "micrograd 0.1.0",
-         "torch": "PyTorch 0-d tensors", "local": "local-gradients engine"}
+         "torch": "PyTorch 0-d tensors", "local": "local-gradients engine",
+         "torch-vectorized": "PyTorch vectorized (nn.Linear)", "autodiff-batched": "autodiff batched (numpy)",
+         "autodiff-batched-torch": "autodiff batched (torch tensors)"}
 
 
 # ----- the workloads, run inside a worker process --------------------------------------------------------------
@@ -457,6 +460,107 @@ def _value_class(engine):
     return Value
 
 
+# ----- W7: the W1 model and loss over a whole batch at once --------------------------------------------------
+
+def w7_reference(weights, X, y):
+    """PyTorch vectorized, float64: the loss and gradients (in autodiff's parameter order) the batched run must give."""
+    loss, grads, _ = _w7_torch(weights, X, y, 0)
+    return loss, grads
+
+
+def _w7_torch(weights, X, y, steps):
+    """The W1 step with nn.Linear layers over the whole batch (float64), as one writes it in PyTorch."""
+    import torch
+    sizes = [2, 16, 16, 1]
+    layers, k = [], 0
+    for nin, nout in zip(sizes, sizes[1:]):
+        layer = torch.nn.Linear(nin, nout).double()
+        w = torch.tensor(weights[k:k + nout * (nin + 1)], dtype=torch.float64).reshape(nout, nin + 1)
+        with torch.no_grad():
+            layer.weight.copy_(w[:, :nin])
+            layer.bias.copy_(w[:, nin])
+        layers.append(layer)
+        k += nout * (nin + 1)
+    net = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+
+    def step():
+        net.zero_grad()
+        loss = torch.relu(1 - yt * net(Xt)[:, 0]).mean() + 1e-4 * sum((p * p).sum() for p in net.parameters())
+        loss.backward()
+        return loss
+
+    loss = step()
+    grads = []
+    for layer in layers:  # autodiff's order: each neuron's weights, then its bias
+        grads += torch.cat([layer.weight.grad, layer.bias.grad[:, None]], dim=1).reshape(-1).tolist()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step()
+        with torch.no_grad():
+            for p in net.parameters():
+                p -= 0.1 * p.grad
+        times.append(time.perf_counter() - t)
+    return loss.item(), grads, times
+
+
+def _w7_batched(weights, X, y, steps, tensors):
+    import numpy
+
+    import autodiff
+    from nn import MLP, SGD, hinge_loss
+    model = MLP(2, [16, 16, 1], seed=0)
+    model.load_state_dict(dict(zip(model.state_dict(), weights)))
+    params = model.parameters()
+    step = autodiff.compile(lambda x, label: hinge_loss([model(x)[0]], [label]), params, batch=True)
+    l2 = autodiff.compile(lambda: 1e-4 * sum(p * p for p in params), params)
+    X_, y_ = numpy.array(X), numpy.array(y, dtype=float)
+    if tensors:
+        import torch
+        X_, y_ = torch.tensor(X_), torch.tensor(y_)
+    opt = SGD(params, lr=0.1)
+    t = time.perf_counter()
+    loss = step(X_, y_) + l2()  # the first call traces one sample
+    trace = {"seconds": time.perf_counter() - t}
+    out = (loss, [p.grad for p in params])
+    opt.step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        opt.zero_grad()
+        step(X_, y_)
+        l2()
+        opt.step()
+        times.append(time.perf_counter() - t)
+    return out, times, trace
+
+
+SCALAR_AT_MOST = 1_000  # the scalar replay of a bigger batch is timed on this many points and scaled (it is linear)
+
+
+def w7(engine, n):
+    X, y = moons_data(n, seed=3)
+    weights = initial_weights()
+    steps = 20
+    note = ""
+    if engine == "torch-vectorized":
+        loss, grads, times = _w7_torch(weights, X, y, steps)
+        trace = None
+    elif engine == "autodiff-compiled":
+        m = min(n, SCALAR_AT_MOST)
+        (loss, grads), times, trace = w1_compiled(weights, X[:m], y[:m], 3)
+        if m < n:
+            times, note = [t * n / m for t in times], f"timed on {m:,} points, times {n // m}"
+            trace["seconds"] *= n / m
+        X, y = X[:m], y[:m]
+    else:
+        (loss, grads), times, trace = _w7_batched(weights, X, y, steps, engine == "autodiff-batched-torch")
+    ref_loss, ref_grads = w7_reference(weights, X, y)
+    ok = close(loss, ref_loss) and all(close(a, b) for a, b in zip(grads, ref_grads))
+    return {"seconds": statistics.median(times), "ok": ok, "trace": trace, "note": note}
+
+
 def close(a, b, tol=1e-9):
     return abs(a - b) <= tol * max(1.0, abs(b))
 
@@ -478,6 +582,8 @@ def worker(engine, workload, size):
             (loss, grads), times = w1_micrograd(weights, X, y, size)
         ok = close(loss, ref_loss) and all(close(a, b) for a, b in zip(grads, ref_grads))
         return {"seconds": statistics.median(times), "ok": ok, "trace": trace}
+    if workload == "W7":
+        return w7(engine, size)
     if workload in ("W6", "W6-gc-off"):
         (ref_loss, ref_grads), _, _ = gpt_train(_gpt_engine("autodiff"), 1)
         gc.collect()
@@ -522,7 +628,8 @@ def wide_reference(n):
 def available(engine):
     """None if the engine can run here, else why not."""
     module = {"autodiff": "autodiff", "autodiff-compiled": "autodiff", "micrograd": "micrograd.engine",
-              "torch": "torch", "local": "autodiff"}[engine]
+              "torch": "torch", "local": "autodiff", "torch-vectorized": "torch",
+              "autodiff-batched": "numpy, array_api_compat", "autodiff-batched-torch": "torch, array_api_compat"}[engine]
     probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True, cwd=ROOT)
     if probe.returncode == 0:
         return None
@@ -547,7 +654,12 @@ def plan(quick):
     steps = 2 if quick else 4
     rows.append(("W6", steps, "W6 tiny GPT training step (about 110k ops)", ["autodiff", "micrograd", "torch", "local"]))
     rows.append(("W6-gc-off", steps, "W6 with the garbage collector off", ["autodiff", "micrograd", "local"]))
+    for n in ([100, 1_000] if quick else [100, 10_000]):
+        rows.append(("W7", n, f"W7 W1's model and loss at batch {n:,}", W7_ENGINES))
     return rows
+
+
+W7_ENGINES = ["torch-vectorized", "autodiff-batched", "autodiff-batched-torch", "autodiff-compiled"]
 
 
 def run_worker(engine, workload, size, timeout):
@@ -595,6 +707,8 @@ def table(rows, results, skipped, base_engine="micrograd", shown=("autodiff", "a
     head = f"| workload | {NAMES[base_engine]} | " + " | ".join(NAMES[e] for e in shown) + " |"
     lines = [head, "|" + "---|" * (len(shown) + 2)]
     for workload, size, label, engines in rows:
+        if base_engine not in engines and workload == "W7":
+            continue  # (W7 has a table of its own, as ratios to PyTorch vectorized)
         res = results.get((workload, size), {})
         base = res.get(base_engine, [])
         key = "bytes" if workload in ("W4", "W5") else "seconds"
@@ -634,6 +748,8 @@ def _ratio(runs, base, key):
         return f"{statistics.median(r[key] for r in runs) * 1000:.1f} ms"
     ratios = [a / b for a, b in pairs]
     text = f"{statistics.median(ratios):.3g}x ({min(ratios):.3g}-{max(ratios):.3g})"
+    if runs[0].get("note"):
+        text += f" ({runs[0]['note']})"
     traces = [r["trace"] for r in runs if r.get("trace")]
     if traces:
         text += f", trace {statistics.median(t['seconds'] for t in traces):.2f} s once"
@@ -674,6 +790,10 @@ Python's garbage collector on (the default) and off:
 
 {gpt_table(rows, results, skipped)}
 
+W7 as ratios to PyTorch vectorized over the batch:
+
+{batch_table(rows, results, skipped)}
+
 - W1: micrograd's moons setup: MLP(2, [16, 16, 1]) on 100 points, hinge loss + 1e-4 L2, backward, SGD update,
   the same starting weights for every engine; the median of the steps of one process. autodiff compiled replays
   a program traced once by reference (`autodiff.compile(fn, model)`, gradients into .grad, SGD as eager); the
@@ -689,6 +809,11 @@ Python's garbage collector on (the default) and off:
   10-16 token document per step, Adam on floats; the median step of one process. micrograd 0.1.0 has no exp or
   log: the benchmark adds both in its own style. autodiff compiled does not apply: the tokens choose which
   weights a step reads, so a traced program would hold one document's choices.
+- W7: the W1 model, loss and SGD step over a whole batch of moons points: PyTorch with nn.Linear layers in float64;
+  autodiff batched replays one point's traced loss over the batch (`autodiff.compile(fn, params, batch=True)`, the
+  L2 term compiled by reference beside it), on numpy arrays or on torch tensors; autodiff compiled is the scalar
+  replay of W1 (for a batch over 1,000 points it is timed on 1,000 and scaled: its time is linear in the batch).
+  Every engine's loss and gradients were checked against PyTorch's (to 1e-9).
 - {MICROGRAD_RUST}
 {chr(10).join(notes)}
 """
@@ -703,6 +828,11 @@ MICROGRAD_RUST = ("micrograd-rust is not in the table: its only release is a sou
 def gpt_table(rows, results, skipped):
     rows = [r for r in rows if r[0].startswith("W6")]
     return table(rows, results, skipped, "local", ("autodiff", "micrograd", "torch"))
+
+
+def batch_table(rows, results, skipped):
+    rows = [r for r in rows if r[0] == "W7"]
+    return table(rows, results, skipped, "torch-vectorized", W7_ENGINES[1:])
 
 
 def update_readme(readme, tbl):
@@ -737,14 +867,15 @@ def main(argv=None):
     rows, results, skipped = measure(args.quick, rounds)
     text = report(rows, results, skipped, args.quick, rounds, time.perf_counter() - start)
     from autodiff.files import atomic_write
-    print("\n" + table(rows, results, skipped) + "\n\n" + gpt_table(rows, results, skipped))
+    tables = table(rows, results, skipped) + "\n\n" + gpt_table(rows, results, skipped) + "\n\n" + batch_table(
+        rows, results, skipped)
+    print("\n" + tables)
     results_path = args.results or (None if args.quick else ROOT / "demos" / "benchmark_results.md")
     if results_path is not None:
         atomic_write(results_path, text.encode("utf-8"))
         print(f"\nwrote {results_path}")
     readme = args.readme or (None if args.quick else ROOT / "README.md")
-    if readme is not None and update_readme(readme, table(rows, results, skipped) + "\n\n" + gpt_table(
-            rows, results, skipped)):
+    if readme is not None and update_readme(readme, tables):
         print(f"updated the Performance table in {readme}")
     wrong = [k for k, v in results.items() for e, runs in v.items() for r in runs if r.get("ok") is False]
     return 1 if wrong else 0
