@@ -9,9 +9,12 @@ device): the program is written against the Python array API standard, through a
 The non-finite policy is the eager engine's: a sample whose numbers go infinite or nan from finite operands is run
 again eagerly, alone, and its error (naming the op) says which sample it was.
 """
+from __future__ import annotations
+
 import contextlib
 import math
 import numbers
+from typing import Any
 
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, recording_on, topological_order
@@ -73,7 +76,7 @@ class BatchStep:
     every parameter's .grad added d(that loss)/d(parameter), and step.losses the call's per-sample losses (an array);
     step.per_sample(*data) -> (losses, grads), arrays of shapes (N,) and (N, number of parameters)."""
 
-    def __init__(self, fn, params, reduce):
+    def __init__(self, fn: Any, params: list[Any], reduce: str) -> None:
         if reduce not in ("mean", "sum"):
             raise ValueError(f"compile(..., batch=True): reduce must be 'mean' or 'sum', got {show(reduce)}")
         self.fn, self.params, self.reduce = fn, params, reduce
@@ -84,7 +87,7 @@ class BatchStep:
     def __repr__(self):
         return f"<batched {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
 
-    def __call__(self, *data):
+    def __call__(self, *data: Any) -> float:
         xp, columns, n, program, arrays = self._prepare(data)
         params = self._param_values()
         with _quiet(xp):
@@ -98,7 +101,7 @@ class BatchStep:
         self.losses = _full(xp, losses, n)
         return total * scale
 
-    def per_sample(self, *data):
+    def per_sample(self, *data: Any) -> tuple[Any, Any]:
         """(losses, grads): each sample's loss, shape (N,), and each sample's gradient, shape (N, number of
         parameters), in the data's array library; no .grad changes."""
         xp, columns, n, program, arrays = self._prepare(data)
@@ -113,6 +116,9 @@ class BatchStep:
     # ----- internals -----
 
     def _param_values(self):
+        values = [p.data for p in self.params]
+        if all(type(v) is float for v in values):  # (the usual case, without an isinstance per parameter)
+            return values
         values = []
         for i, p in enumerate(self.params):
             d = p.data
@@ -321,8 +327,9 @@ def _generate(loss, params, inputs, order):
         if g in feeds:  # A is the activation H = act(S') of the layer before: its grad is a matrix too
             before = feeds[g]
             key = KEYS[layers[before][0][0].grad_fn]
-            rule = ARRAY[key][1].format(x=f"S{before}", y="", out=f"H{before}")
-            layer_backward(before, f"GA{g} * ({rule})")
+            rule = MATRIX_RULES.get(key, ARRAY[key][1]).format(x=f"S{before}", y="", out=f"H{before}")
+            back.append(f"        GA{g} *= {rule}  # in place: GA{g} is used only here")
+            layer_backward(before, f"GA{g}")
         else:
             for k, a in enumerate(a_list):
                 give(a, f"GA{g}[:, {k}]", None)
@@ -351,6 +358,7 @@ def _generate(loss, params, inputs, order):
     check = "[" + ", ".join(checks) + "]"  # the inputs of the ops that can hide an inf or nan
     return "\n".join([
         "def make():",
+        "    kept = {}",
         "    def program(P, D, N, xp, mode):",
         "        where, exp, log, sqrt, tanh, sin, cos, abs = (xp.where, xp.exp, xp.log, xp.sqrt, xp.tanh, xp.sin,",
         "                                                    xp.cos, xp.abs)",
@@ -371,6 +379,8 @@ def _generate(loss, params, inputs, order):
         *back,
         f"        losses = {name[loss] if isinstance(loss, Value) else _literal(loss)}",
         f"        check = {check}",
+        "        kept.clear()  # this call's arrays stay until the next call's are made: the allocator reuses their",
+        "        kept.update(locals())  # memory instead of returning it to the system and faulting it in again",
         "        if mode == 'reduce':",
         f"            return losses, [{', '.join(f'({e})' for e in out)}], check",
         f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
@@ -379,6 +389,7 @@ def _generate(loss, params, inputs, order):
 
 
 VECTOR = {"relu", "tanh", "sigmoid", "exp", "sin", "cos", "absolute", "neg"}  # activations a layer takes as one op
+MATRIX_RULES = {"relu": "~({x} <= 0)"}  # relu' as a mask that multiplies in place (1 for nan, as in eager)
 
 
 def _layers(groups, uses, pnum, absorbed, form_of):
@@ -434,7 +445,8 @@ def _layer_forward(g, groups, layers, feeds, name, pnum, checks):
     if g in layers:
         if forms[0][2]:
             bias = ", ".join(f"P[{pnum[f[2][0]]}]" for f in forms)
-            lines.append(f"        S{g} = S{g} + xp.asarray([{bias}], dtype=xp.float64, device=device)")
+            lines.append(f"        S{g} += xp.asarray([{bias}], dtype=xp.float64, device=device)  # in place: "
+                         f"one (N, M) array fewer")
         key = KEYS[layers[g][0][0].grad_fn]
         lines.append(f"        H{g} = {ARRAY[key][0].format(x=f'S{g}')}")
         if key not in PROPAGATING:

@@ -684,6 +684,8 @@ def _shaped(tree, leaves):
 
 
 def _floats(values, params=None):
+    if type(values) is list and all(type(v) is float for v in values):  # the usual case, checked quickly
+        return values
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"compiled function: param_values must be a list of numbers, got {type(values).__name__} "
                         f"{_show(values)}")

@@ -118,3 +118,6 @@ def usage(tmp: Path) -> None:
     functional = autodiff.compile(lambda ps, v: ps[0] * v)
     result: tuple[float, list[float]] = functional([1.0], 2.0)
     assert loss_value and result
+    batched = autodiff.compile(lambda v, label: nn.mse_loss([model(v)[0]], [label]), model.parameters(), batch=True)
+    mean_loss: float = batched([[1.0, 2.0]], [0.5])
+    assert mean_loss >= 0
