@@ -89,6 +89,12 @@ class _Inputs:
         return out
 
 
+def _every(args, argnums, fname):
+    """The arguments in argnums (all of them when it is None), watched."""
+    nums = tuple(range(len(args))) if argnums is None else argnums
+    return _Inputs(args, _resolve(nums, args, fname), fname)
+
+
 def _outputs(out, fname, scalar=False):
     """(the numbers and Values f returned, their structure): a Value, a number, or a container of them."""
     if scalar:
@@ -213,8 +219,7 @@ def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None)
 
     @functools.wraps(f)
     def hess(*args, **kwargs):
-        nums = tuple(range(len(args))) if argnums is None else argnums
-        inputs = _Inputs(args, _resolve(nums, args, "hessian"), "hessian")
+        inputs = _every(args, argnums, "hessian")
         with _differentiating():
             out = f(*inputs.args, **kwargs)
             (value,), _ = _outputs(out, "hessian", scalar=True)
@@ -338,8 +343,7 @@ def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        nums = tuple(range(len(args))) if argnums is None else argnums
-        inputs = _Inputs(args, _resolve(nums, args, "jacobian"), "jacobian")
+        inputs = _every(args, argnums, "jacobian")
         with _differentiating():
             outs, _ = _outputs(f(*inputs.args, **kwargs), "jacobian")
             order = _live(outs, inputs.wrt)
