@@ -46,7 +46,7 @@ ARRAY = {
 }
 # An inf or nan operand of these gives an inf or nan result, seen at the end; the others' inputs (relu(-inf) is 0,
 # an overflow that a tanh hides) are added into a check, one addition each.
-PROPAGATING = {"add", "sub", "mul", "neg", "absolute", "log", "sqrt", "sin", "cos", "div", "power"}
+PROPAGATING = {"add", "sub", "mul", "neg", "absolute", "log", "sqrt", "sin", "cos"}  # (x / inf is 0: not here)
 KEYS = dict(zip(engine.OPS, engine.TABLE))  # Op -> its row
 
 
@@ -93,11 +93,13 @@ class BatchStep:
         with _quiet(xp):
             losses, grads, check = program.fn(params, columns, n, xp, "reduce")
         total = float(xp.sum(losses)) if _is_array(losses) and losses.ndim else float(losses) * n
-        scale = 1.0 / n if self.reduce == "mean" else 1.0
-        grads = [float(g) * scale for g in grads]
+        grads = [float(g) for g in grads]
         if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
-            self._explain(xp, program, params, columns, n, arrays, losses, check)
-        add_grads(self.params, grads)
+            losses, each = self._repaired(xp, program, params, columns, n, arrays)
+            total, grads = float(xp.sum(losses)), [float(g) for g in xp.sum(each, axis=0)]
+        scale = 1.0 / n if self.reduce == "mean" else 1.0
+        reached = program.reached  # (a parameter the loss does not reach keeps its .grad, as in backward())
+        add_grads([p for p, r in zip(self.params, reached) if r], [g * scale for g, r in zip(grads, reached) if r])
         self.losses = _full(xp, losses, n)
         return total * scale
 
@@ -110,7 +112,8 @@ class BatchStep:
             losses, grads, check = program.fn(params, columns, n, xp, "each")
         losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in grads], axis=1)
         if not (_all_finite(xp, losses) and _all_finite(xp, grads) and all(_all_finite(xp, c) for c in check)):
-            self._explain(xp, program, params, columns, n, arrays, losses, check, grads)
+            losses, grads = self._repaired(xp, program, params, columns, n, arrays)
+        self.losses = losses
         return losses, grads
 
     # ----- internals -----
@@ -134,7 +137,10 @@ class BatchStep:
         arrays = []
         for i, d in enumerate(data):
             try:
-                a = xp.asarray(d, dtype=xp.float64)
+                a = xp.asarray(d)
+                if xp.isdtype(a.dtype, ("bool", "complex floating")):
+                    raise TypeError(f"its dtype is {a.dtype}")
+                a = xp.astype(a, xp.float64)
             except (TypeError, ValueError) as e:
                 raise TypeError(f"{self.__name__} (batched): data argument {i} is not an array of numbers ({e})") \
                     from None
@@ -154,33 +160,40 @@ class BatchStep:
         program = self.programs.get(key)
         if program is None:
             program = self.programs[key] = BatchProgram(self.fn, self.params, arrays, xp, self.__name__)
+        program.check_structure(arrays, xp)  # (once, on the first batch of more than one sample)
         columns = []
         for a in arrays:
             flat = xp.reshape(a, (n, -1))
             columns += [flat[:, j] for j in range(flat.shape[1])]
         return xp, columns, n, program, arrays
 
-    def _explain(self, xp, program, params, columns, n, arrays, losses, check, grads=None):
-        """Some number is not finite: find the first sample that has it and run that sample eagerly, which raises
-        the engine's error (named with the sample); a non-finite number that came in with the data stays."""
-        bad = _not_finite(xp, losses, n)
+    def _repaired(self, xp, program, params, columns, n, arrays):
+        """Some number is not finite: each sample that has one runs again alone, eagerly. Its error (the engine's,
+        naming the op) is raised with the sample's index; if it has none (an inf that came with the data, or an
+        overflow of the batch's order of summation that eager's order avoids), its numbers are eager's.
+        Returns (losses, grads) per sample, shapes (N,) and (N, P)."""
+        with _quiet(xp):
+            losses, each, check = program.fn(params, columns, n, xp, "each")
+        losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in each], axis=1)
+        bad = _not_finite(xp, losses, n) | xp.any(~xp.isfinite(grads), axis=1)
         for c in check:
             bad = bad | _not_finite(xp, c, n)
-        if grads is None and not bool(xp.any(bad)):
-            with _quiet(xp):
-                _, each, _ = program.fn(params, columns, n, xp, "each")
-            grads = xp.stack([_full(xp, g, n) for g in each], axis=1)
-        if grads is not None:
-            bad = bad | xp.any(~xp.isfinite(grads), axis=1)
-        for i in [int(k) for k in xp.nonzero(bad)[0][:16]]:  # the first few: one whose error is the engine's
+        index = {p: k for k, p in enumerate(self.params)}
+        for i in [int(k) for k in xp.nonzero(bad)[0]]:
             sample = [_sample(xp, a, i) for a in arrays]
             try:
                 with recording_on():
                     loss = self.fn(*_values(sample))
-                    if isinstance(loss, Value):
-                        backprop(topological_order(loss), {loss: 1.0})
+                    found = backprop(topological_order(loss), {loss: 1.0}) if isinstance(loss, Value) else {}
             except (engine.DomainError, engine.RangeError) as e:
                 raise type(e)(f"sample {i} of the batch: {e}") from None
+            row = [0.0] * len(self.params)
+            for p, g in found.items():
+                if p in index:
+                    row[index[p]] = float(g)
+            losses[i] = float(loss.data if isinstance(loss, Value) else loss)
+            grads[i, :] = xp.asarray(row, dtype=xp.float64, device=grads.device)
+        return losses, grads
 
 
 class BatchProgram:
@@ -188,21 +201,30 @@ class BatchProgram:
     mode "reduce" sums each grad over the batch and "each" keeps it per sample."""
 
     def __init__(self, fn, params, arrays, xp, name):
-        n = arrays[0].shape[0]
         first = self._trace(fn, arrays, xp, 0, name)
-        if n > 1:  # the same structure for another sample, or the per-sample function branches on its data
-            last = self._trace(fn, arrays, xp, n - 1, name)
-            if _signature(*first, params) != _signature(*last, params):
-                raise ValueError(f"compile({name}, batch=True): the per-sample function builds a different graph for "
-                                 f"sample {n - 1} than for sample 0 (its structure depends on the data, as with an "
-                                 f"`if` on .data); one program must serve every sample: write the branch with "
-                                 f"relu, abs or leaky_relu, or compile it without batch=True")
+        self.fn_, self.params, self.name = fn, params, name
+        self.signature, self.checked = _signature(*first, params), False
+        self.check_structure(arrays, xp)
         loss, inputs, order = first
         _check(name, params, inputs, order, loss)
-        self.source = _generate(loss, params, inputs, order)
+        self.source, self.reached = _generate(loss, params, inputs, order)
         scope = {}
         exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)
         self.fn = scope["make"]()
+
+    def check_structure(self, arrays, xp):
+        """The same structure for another sample (the last of the first batch of more than one), or the per-sample
+        function branches on its data, and one program cannot serve every sample."""
+        n = arrays[0].shape[0]
+        if self.checked or n < 2:
+            return
+        last = self._trace(self.fn_, arrays, xp, n - 1, self.name)
+        if _signature(*last, self.params) != self.signature:
+            raise ValueError(f"compile({self.name}, batch=True): the per-sample function builds a different graph for "
+                             f"sample {n - 1} than for sample 0 (its structure depends on the data, as with an `if` "
+                             f"on .data); one program must serve every sample: write the branch with relu, abs or "
+                             f"leaky_relu, or compile it without batch=True")
+        self.checked = True
 
     @staticmethod
     def _trace(fn, arrays, xp, i, name):
@@ -292,13 +314,13 @@ def _generate(loss, params, inputs, order):
             name[node] = f"v{i}"
             lines.append(f"        v{i} = " + " + ".join([f"S{g}[:, {m}]"] + [name[r] for r in rest]))
         else:
-            args = [name[p] if node in batched else f"_a({name[p]})" for p in node.parents]  # 0-d: where works
             key = KEYS.get(node.grad_fn, "input")
+            args = [_operand(p, node, key, name, batched) for p in node.parents]
             forward = "{x}" if key == "input" else ARRAY[key][0]
             name[node] = f"v{i}"
             lines.append(f"        v{i} = {forward.format(x=args[0], y=args[1] if len(args) > 1 else '')}")
             if key not in PROPAGATING and key != "input":
-                checks.append(args[0])
+                checks += [a for a, p in zip(args, node.parents) if p.grad_fn is not None or p in dnum]
 
     # the backward pass: each grad once, as the sum of its contributions, last node first
     each = {}  # node -> per-sample contributions to its grad
@@ -318,12 +340,13 @@ def _generate(loss, params, inputs, order):
         back.append(f"        G{g} = {g_sums}")
         back.append(f"        GA{g} = G{g} @ W{g}")
         back.append(f"        DW{g} = xp.matrix_transpose(G{g}) @ A{g} if mode == 'reduce' else None")
-        back.append(f"        SG{g} = xp.sum(G{g}, axis=0) if mode == 'reduce' else None")
+        back.append(f"        SG{g} = ONES @ G{g} if mode == 'reduce' else None  # the sum over the batch (BLAS)")
         for m, (_, weights, rest) in enumerate(forms):
             for k, w in enumerate(weights):
                 give(w, f"G{g}[:, {m}] * A{g}[:, {k}]", f"DW{g}[{m}, {k}]")
-            for r in rest:
-                give(r, f"G{g}[:, {m}]", f"SG{g}[{m}]")
+            if g in layers:  # (a layer in matrices has no sum nodes of its own: its biases get their grads here)
+                for r in rest:
+                    give(r, f"G{g}[:, {m}]", f"SG{g}[{m}]")
         if g in feeds:  # A is the activation H = act(S') of the layer before: its grad is a matrix too
             before = feeds[g]
             key = KEYS[layers[before][0][0].grad_fn]
@@ -345,9 +368,11 @@ def _generate(loss, params, inputs, order):
         g_node = grad[node]
         if node in form_of:
             g, m = form_of[node]
+            for r in groups[g][1][m][2]:  # the sum's other terms, now (they come before the layer's other sums)
+                give(r, g_node, f"SG{g}[{m}]")
             left[g] -= 1
             if left[g] == 0:  # every sum of the layer has its grad: the layer's backward products
-                layer_backward(g, f"xp.stack([{', '.join(grad[f[0]] for f in groups[g][1])}], axis=1)")
+                layer_backward(g, f"xp.stack([{', '.join(f'_n({grad[f[0]]})' for f in groups[g][1])}], axis=1)")
             continue
         for i, p in enumerate(node.parents):
             if type(p) is Constant or (p not in live):
@@ -360,16 +385,19 @@ def _generate(loss, params, inputs, order):
         "def make():",
         "    kept = {}",
         "    def program(P, D, N, xp, mode):",
-        "        where, exp, log, sqrt, tanh, sin, cos, abs = (xp.where, xp.exp, xp.log, xp.sqrt, xp.tanh, xp.sin,",
-        "                                                    xp.cos, xp.abs)",
+        "        exp, log, sqrt, tanh, sin, cos, abs = xp.exp, xp.log, xp.sqrt, xp.tanh, xp.sin, xp.cos, xp.abs",
         "        nan, inf = float('nan'), float('inf')",
         "        device = D[0].device if D else None",
-        "        Z = xp.zeros((N,), dtype=xp.float64, device=device)",
+        "        ONES = xp.ones((N,), dtype=xp.float64, device=device)",
         "        def sigmoid(x):  # two forms, so that exp never overflows",
         "            e = exp(-abs(x))",
         "            return where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
         "        def _a(v):  # a number as a 0-d array, so that where() takes it",
-        "            return xp.asarray(v, dtype=xp.float64)",
+        "            return v if _is_array(v) else xp.asarray(v, dtype=xp.float64, device=device)",
+        "        def where(c, a, b):  # float64 whatever the branches are (torch makes float32 of two numbers)",
+        "            return xp.where(c if _is_array(c) else xp.asarray(c, device=device), _a(a), _a(b))",
+        "        def _n(v):  # one number per sample",
+        "            return v if _is_array(v) and v.ndim else xp.full((N,), float(v), dtype=xp.float64, device=device)",
         "        def _red(g, d):  # sum over the batch of g * d",
         "            if _is_array(g) and _is_array(d) and g.ndim and d.ndim:",
         "                return xp.vecdot(g, d)",
@@ -385,7 +413,7 @@ def _generate(loss, params, inputs, order):
         f"            return losses, [{', '.join(f'({e})' for e in out)}], check",
         f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
         "    return program",
-    ]) + "\n\n\ndef _is_array(a):\n    return hasattr(a, 'ndim')\n"
+    ]) + "\n\n\ndef _is_array(a):\n    return hasattr(a, 'ndim')\n", [bool(reduced[p]) for p in params]
 
 
 VECTOR = {"relu", "tanh", "sigmoid", "exp", "sin", "cos", "absolute", "neg"}  # activations a layer takes as one op
@@ -504,10 +532,20 @@ def _derivative(u, i, name, batched):
         return "1"
     if key == "power" and u.parents[1].data == 0:
         return "0.0"
-    wrap = (lambda v: v) if u in batched else (lambda v: f"_a({v})")
-    x = wrap(name[u.parents[0]])
-    y = wrap(name[u.parents[1]]) if len(u.parents) > 1 else ""
+    x = _operand(u.parents[0], u, key, name, batched)
+    y = _operand(u.parents[1], u, key, name, batched) if len(u.parents) > 1 else ""
     return ARRAY[key][1 + i].format(x=x, y=y, out=name[u])
+
+
+ARITHMETIC = {"add", "sub", "mul", "div", "power", "neg"}  # written with operators, which take numbers as they are
+
+
+def _operand(p, u, key, name, batched):
+    """How an op's formula names its input p: a number that is the same for every sample goes in as a 0-d array
+    where a function of the array library needs an array (log(2.0) in torch, where() everywhere)."""
+    if p in batched or (u in batched and key in ARITHMETIC):
+        return name[p]
+    return f"_a({name[p]})"
 
 
 def _term(g, u, i, name, batched):

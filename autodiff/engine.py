@@ -750,10 +750,12 @@ def add_grad(leaf, g):
 
 
 def add_grads(leaves, grads):
-    """add_grad for each leaf, one pass at a time (as backward(): threads that share leaves add every share)."""
+    """add_grad for each leaf, one pass at a time (as backward(): threads that share leaves add every share); a leaf
+    whose .grad is not a number is refused before any leaf changes."""
     with _passes:
-        for leaf, g in zip(leaves, grads):
-            add_grad(leaf, g)
+        olds = [_old_grad(leaf) for leaf in leaves]
+        for leaf, old, g in zip(leaves, olds, grads):
+            leaf.grad = (0.0 if old is None else old) + g
 
 
 def _old_grad(leaf):

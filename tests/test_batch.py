@@ -158,11 +158,12 @@ def test_one_trace_serves_every_batch_size():
     step = autodiff.compile(fn, model.parameters(), batch=True)
     for n in (1, 9, 100, 3):
         step(*_data(n, seed=n))
-    assert len(step.programs) == 1 and len(calls) == 1  # (a batch of 1 has no second sample to compare)
+    assert len(step.programs) == 1 and len(calls) == 2  # sample 0, then the structure check on the first batch
+    # of more than one sample (a batch of 1 has no second sample to compare); no later batch traces again
     step2 = autodiff.compile(fn, model.parameters(), batch=True)
     step2(*_data(50))
     step2(*_data(7))
-    assert len(calls) == 3  # traced on two samples of the first batch, then replayed
+    assert len(calls) == 4  # traced on two samples of the first batch, then replayed
 
 
 def test_a_sample_that_overflows_or_leaves_a_domain_is_named():
@@ -211,3 +212,75 @@ def test_clear_errors():
     with pytest.raises(TypeError, match="different libraries|not an array"):
         torch = pytest.importorskip("torch")
         step(torch.tensor(X), Y)
+
+
+def test_review_cases_sums_with_other_terms_linear_losses_torch_dtypes_and_state():
+    w = [Parameter(v) for v in (0.3, -0.7, 0.5, 0.9)]
+    X = np.array([[1.0, 2.0], [0.5, -1.0]])
+
+    def check(fn, params, X, xs=None):  # the batched step against backward() on each sample
+        for p in params:
+            p.grad = None
+        loss = autodiff.compile(fn, params, batch=True)(X)
+        ours = [p.grad for p in params]
+        for p in params:
+            p.grad = None
+        total = 0.0
+        for row in X:
+            sample = fn([Value(float(v)) for v in row])
+            sample.backward(1 / len(X))
+            total += sample.data
+        assert close(loss, total / len(X))
+        for a, p in zip(ours, params):
+            assert (a is None and p.grad is None) or close(a, p.grad, 1e-11) or abs(a - p.grad) < 1e-15, (a, p.grad)
+
+    # a sum with another term (a second sum over the same inputs, through tanh) after the other sum
+    check(lambda x: (w[0] * x[0] + w[1] * x[1] + (w[2] * x[0] + w[3] * x[1]).tanh()) ** 2, w, X)
+    b = Parameter(0.2)
+    check(lambda x: (w[0] * x[0] + w[1] * x[1]).tanh() * (w[2] * x[0] + w[3] * x[1] + 2.0 * b), w + [b], X)
+    check(lambda x: w[0] * x[0] + w[1] * x[1], w[:2], X)  # a loss linear in a sum: its grad is one number
+    check(lambda x: (w[0] * x[0] + w[1] * x[1]) * 3.0 + b, w[:2] + [b], X)
+    unreached = Parameter(1.0)
+    check(lambda x: (w[0] * x[0]) ** 2, [w[0], unreached], X)  # an unreached parameter keeps .grad = None
+    assert unreached.grad is None  # left as it was set, as backward() leaves it
+    # the batch's order of summation overflows where eager's does not: eager's numbers
+    big = [Parameter(1e308), Parameter(1e308)]
+    bias = Parameter(-1e308)
+    check(lambda x: (bias + big[0] * x[0] + big[1] * x[1]) * 1e-308, big + [bias], np.array([[1.0, 1.0]] * 3))
+    # more than 16 samples with an inf from the data, then one that leaves log's domain
+    v = Parameter(1.0)
+    with pytest.raises(DomainError, match="sample 20 of the batch"):
+        autodiff.compile(lambda x: (v * x).log(), [v], batch=True)(np.array([np.inf] * 20 + [-1.0] + [2.0] * 4))
+    # div and power can hide an overflow: checked
+    for fn in (lambda x: v / (x * 1e300), lambda x: v + (x * 1e300) ** -1.0, lambda x: 0.5 ** (v * x * 1e300) + v):
+        with pytest.raises(RangeError, match="sample 1 of the batch"):
+            autodiff.compile(fn, [v], batch=True)(np.array([1.0, 1e10, 2.0]))
+    # a .grad that is not a number is refused before any parameter changes
+    w[0].grad, w[1].grad = 0.0, "x"
+    with pytest.raises(TypeError):
+        autodiff.compile(lambda x: (w[0] * x[0] + w[1] * x[1]) ** 2, w[:2], batch=True)(X)
+    assert w[0].grad == 0.0
+    with pytest.raises(TypeError, match="dtype"):
+        autodiff.compile(lambda x: (v * x) ** 2, [v], batch=True)(np.array([1j, 2.0]))
+
+
+def test_torch_keeps_float64_through_selections_and_value_powers():
+    torch = pytest.importorskip("torch", reason="torch is not installed: pip install -e '.[test]'")
+    w, p = Parameter(0.8), Parameter(1.3)
+    signs, positive = np.array([-1.0, 2.0, 0.5]), np.array([0.25, 2.0, 0.5])
+    for fn, X in ((lambda x: (w * x).leaky_relu(0.01), signs), (lambda x: abs(w * x) * p, signs),
+                  (lambda x: (w * x) ** p, positive), (lambda x: p ** (w * x), signs),
+                  (lambda x: 2.0 ** (w * x), signs)):
+        step = autodiff.compile(fn, [w, p], batch=True)
+        a_losses, a_grads = step.per_sample(X)
+        t_losses, t_grads = step.per_sample(torch.tensor(X))
+        assert t_grads.dtype == torch.float64 and t_losses.dtype == torch.float64
+        assert np.array_equal(a_grads, t_grads.numpy()) or np.allclose(a_grads, t_grads.numpy(), rtol=1e-15, atol=0)
+
+
+def test_a_first_batch_of_one_still_gets_its_structure_checked():
+    w = Parameter(0.5)
+    step = autodiff.compile(lambda x: w * x if x.data > 0 else w - x, [w], batch=True)
+    step(np.array([1.0]))
+    with pytest.raises(ValueError, match="structure depends on the data"):
+        step(np.array([1.0, -1.0]))
