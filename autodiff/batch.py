@@ -19,6 +19,8 @@ from typing import Any
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, recording_on, topological_order
 from .errors import show
+from .functional import watch
+from .trees import as_values
 
 __all__ = ["BatchStep"]
 
@@ -47,7 +49,7 @@ ARRAY = {
 # An inf or nan operand of these gives an inf or nan result, seen at the end; the others' inputs (relu(-inf) is 0,
 # an overflow that a tanh hides) are added into a check, one addition each.
 PROPAGATING = {"add", "sub", "mul", "neg", "absolute", "log", "sqrt", "sin", "cos"}  # (x / inf is 0: not here)
-KEYS = dict(zip(engine.OPS, engine.TABLE))  # Op -> its row
+KEYS = {**dict(zip(engine.OPS, engine.TABLE)), watch: "input"}  # Op -> its row (watch: grad's identity)
 
 
 def namespace_of(data, fname="compile(..., batch=True)"):
@@ -140,7 +142,7 @@ class BatchStep:
                 a = xp.asarray(d)
                 if xp.isdtype(a.dtype, ("bool", "complex floating")):
                     raise TypeError(f"its dtype is {a.dtype}")
-                a = xp.astype(a, xp.float64)
+                a = xp.astype(a, xp.float64, copy=False)
             except (TypeError, ValueError) as e:
                 raise TypeError(f"{self.__name__} (batched): data argument {i} is not an array of numbers ({e})") \
                     from None
@@ -183,7 +185,7 @@ class BatchStep:
             sample = [_sample(xp, a, i) for a in arrays]
             try:
                 with recording_on():
-                    loss = self.fn(*_values(sample))
+                    loss = self.fn(*as_values(sample))
                     found = backprop(topological_order(loss), {loss: 1.0}) if isinstance(loss, Value) else {}
             except (engine.DomainError, engine.RangeError) as e:
                 raise type(e)(f"sample {i} of the batch: {e}") from None
@@ -208,7 +210,7 @@ class BatchProgram:
         loss, inputs, order = first
         _check(name, params, inputs, order, loss)
         self.source, self.reached = _generate(loss, params, inputs, order)
-        scope = {}
+        scope = {"_is_array": _is_array}
         exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)
         self.fn = scope["make"]()
 
@@ -232,7 +234,7 @@ class BatchProgram:
         inputs = []
         try:
             with recording_on():
-                out = fn(*_values([_sample(xp, a, i) for a in arrays], inputs))
+                out = fn(*as_values([_sample(xp, a, i) for a in arrays], inputs))
         except (engine.DomainError, engine.RangeError) as e:
             raise type(e)(f"sample {i} of the batch: {e}") from None
         if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
@@ -258,9 +260,10 @@ def _check(name, params, inputs, order, loss):
         if type(node) is Parameter and node not in mine:
             raise ValueError(f"compile({name}, batch=True): the function uses the Parameter {node!r}, which is not "
                              f"one of the parameters compiled for; pass all of them (model.parameters())")
-        if node.grad_fn is not None and node.grad_fn not in KEYS and node.grad_fn.name != "input":
-            raise ValueError(f"compile({name}, batch=True): the op {node.op} is a primitive (a Python function on "
-                             f"floats), which has no array form; compile without batch=True to use it")
+        if node.grad_fn is not None and node.grad_fn not in KEYS:
+            raise ValueError(f"compile({name}, batch=True): the op {node.op} is not one of autodiff's table (a "
+                             f"primitive, or an Op of your own), so it has no array form; compile without batch=True "
+                             f"to use it")
 
 
 def _generate(loss, params, inputs, order):
@@ -283,8 +286,9 @@ def _generate(loss, params, inputs, order):
     for node in order:
         for i, p in enumerate(node.parents):
             uses.setdefault(p, []).append((node, i))
-    groups, form_of, absorbed = _linear_forms(order, loss, pnum, batched, uses)
-    layers = _layers(groups, uses, pnum, absorbed, form_of)  # group -> (activation, the group it feeds)
+    groups, form_of, owner = _linear_forms(order, loss, pnum, batched, uses)
+    absorbed = set(owner)  # the nodes inside the sums, which the program never writes
+    layers = _layers(groups, uses, pnum, owner, form_of)  # group -> (activation, the group it feeds)
     feeds = {g2: g for g, (_, g2) in layers.items()}  # group -> the layer whose activations are its inputs
     for g, (act, _) in layers.items():
         absorbed.update(f[0] for f in groups[g][1])  # the sums and their activations live in matrices
@@ -314,7 +318,7 @@ def _generate(loss, params, inputs, order):
             name[node] = f"v{i}"
             lines.append(f"        v{i} = " + " + ".join([f"S{g}[:, {m}]"] + [name[r] for r in rest]))
         else:
-            key = KEYS.get(node.grad_fn, "input")
+            key = KEYS[node.grad_fn]
             args = [_operand(p, node, key, name, batched) for p in node.parents]
             forward = "{x}" if key == "input" else ARRAY[key][0]
             name[node] = f"v{i}"
@@ -413,14 +417,14 @@ def _generate(loss, params, inputs, order):
         f"            return losses, [{', '.join(f'({e})' for e in out)}], check",
         f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
         "    return program",
-    ]) + "\n\n\ndef _is_array(a):\n    return hasattr(a, 'ndim')\n", [bool(reduced[p]) for p in params]
+    ]) + "\n", [bool(reduced[p]) for p in params]
 
 
 VECTOR = {"relu", "tanh", "sigmoid", "exp", "sin", "cos", "absolute", "neg"}  # activations a layer takes as one op
 MATRIX_RULES = {"relu": "~({x} <= 0)"}  # relu' as a mask that multiplies in place (1 for nan, as in eager)
 
 
-def _layers(groups, uses, pnum, absorbed, form_of):
+def _layers(groups, uses, pnum, owner, form_of):
     """The layers whose sums (each with one parameter as its bias, or none) all go through the same activation, one
     each, into the inputs of one next layer and nowhere else: {group: ([activation of each sum], next group)}.
     Such a layer is computed as matrices: S = A W^T + B, H = act(S), and the next layer's A is H."""
@@ -443,23 +447,10 @@ def _layers(groups, uses, pnum, absorbed, form_of):
             continue
         if any(len(uses.get(s, ())) != 1 for s in sums):  # a sum used by its activation only
             continue
-        if any(u not in absorbed or form_of.get(_user_sum(u, uses)) is None or
-               form_of[_user_sum(u, uses)][0] != g2 for a in a_list for u, _ in uses.get(a, ())):
+        if any(u not in owner or form_of[owner[u]][0] != g2 for a in a_list for u, _ in uses.get(a, ())):
             continue  # each activation feeds the next layer's products only
         out[g] = (list(a_list), g2)
     return out
-
-
-def _user_sum(product, uses):
-    """The weighted sum a product belongs to (following the chain of sums it is inside)."""
-    node = product
-    while True:
-        user = uses.get(node, [(None, 0)])[0][0]
-        if user is None or KEYS.get(user.grad_fn) != "add":
-            return node
-        node = user
-        if len(uses.get(node, ())) != 1 or KEYS.get(uses[node][0][0].grad_fn) != "add":
-            return node
 
 
 def _layer_forward(g, groups, layers, feeds, name, pnum, checks):
@@ -485,7 +476,7 @@ def _layer_forward(g, groups, layers, feeds, name, pnum, checks):
 def _linear_forms(order, loss, pnum, batched, uses):
     """The weighted sums c + sum_k w_k a_k in the graph (w_k parameters, a_k per-sample values, at least two
     terms), grouped by their list of a_k: ({group: (a list, [(root, weights, rest terms)])}, {root: (group, m)},
-    the nodes inside the sums, which the program never writes)."""
+    {node inside a sum: that sum}, the nodes the program never writes)."""
     def product(p):  # (weight, a) if p is w * a or a * w, used only here
         if KEYS.get(p.grad_fn) != "mul" or len(uses.get(p, ())) != 1 or p is loss:
             return None
@@ -500,7 +491,7 @@ def _linear_forms(order, loss, pnum, batched, uses):
         return KEYS.get(p.grad_fn) == "add" and len(uses.get(p, ())) == 1 and p is not loss and \
             KEYS.get(uses[p][0][0].grad_fn) == "add"
 
-    groups, form_of, absorbed, by_list = {}, {}, set(), {}
+    groups, form_of, owner, by_list = {}, {}, {}, {}
     for node in order:
         if KEYS.get(node.grad_fn) != "add" or inner(node) or node not in batched:
             continue
@@ -521,13 +512,13 @@ def _linear_forms(order, loss, pnum, batched, uses):
         g = by_list.setdefault(a_list, len(by_list))
         groups.setdefault(g, (list(a_list), []))[1].append((node, [w for w, _, _ in terms], rest))
         form_of[node] = (g, len(groups[g][1]) - 1)
-        absorbed.update(inside)
-    return groups, form_of, absorbed
+        owner.update(dict.fromkeys(inside, node))
+    return groups, form_of, owner
 
 
 def _derivative(u, i, name, batched):
     """d(u)/d(its input i) as an expression (operands of a node that is the same for every sample as 0-d arrays)."""
-    key = KEYS.get(u.grad_fn, "input")
+    key = KEYS[u.grad_fn]
     if key == "input":
         return "1"
     if key == "power" and u.parents[1].data == 0:
@@ -560,23 +551,6 @@ def _term(g, u, i, name, batched):
 def _literal(x):
     x = float(x)
     return repr(x) if math.isfinite(x) else ("inf" if x > 0 else "-inf" if x < 0 else "nan")
-
-
-def _values(sample, inputs=None):
-    """A sample's numbers (nested lists) as Values, collected in inputs in order."""
-    out = []
-    for s in sample:
-        out.append(_nest(s, inputs))
-    return out
-
-
-def _nest(s, inputs):
-    if isinstance(s, list):
-        return [_nest(v, inputs) for v in s]
-    v = Value(s)
-    if inputs is not None:
-        inputs.append(v)
-    return v
 
 
 def _sample(xp, a, i):

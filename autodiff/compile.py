@@ -24,7 +24,7 @@ from .engine import Constant, Parameter, Value, add_grads, grad_computed, record
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
-from .trees import flatten, unflatten
+from .trees import as_values, flatten, unflatten
 
 __all__ = ["compile"]
 
@@ -151,7 +151,7 @@ class Compiled:
     def _backward(self, call, data):
         """call(data as Values) and backward() of its loss; returns the loss as a float (and aux, with has_aux)."""
         with recording_on():
-            out = call([_values(d) for d in data])
+            out = call([as_values(d) for d in data])
             loss, aux = out if self.has_aux else (out, None)
             _check_loss(loss, self.__name__)
             if isinstance(loss, Value):
@@ -208,13 +208,13 @@ class Program:
     def __init__(self, name, has_aux, leaves, call, data):
         with recording_on():
             inputs = []
-            data_values = [_values(d, inputs) for d in data]
+            data_values = [as_values(d, inputs) for d in data]
             out = call(leaves, data_values)
         loss, aux = out if has_aux else (out, None)
         _check_loss(loss, name)
         aux_nodes = _nodes_of(aux, name) if has_aux else []
         loss_order = topological_order(loss) if isinstance(loss, Value) else []
-        order = _graph(loss_order, aux_nodes)
+        order = topological_order(*([loss] if isinstance(loss, Value) else []), *aux_nodes) if aux_nodes else loss_order
         _check_parameters(name, leaves, loss_order, order)
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
         self.source, self.reached = _generate(loss, leaves, inputs, aux_nodes, order, loss_order)
@@ -294,19 +294,6 @@ def _as_float(f, name, i):
 
 def _fname(op, i=None):
     return f"_op{id(op)}" if i is None else f"_op{id(op)}_d{i}"
-
-
-def _graph(loss_order, aux_nodes):
-    """Every node of the loss (in its own order) and of the aux outputs, each after its parents, each once."""
-    if not aux_nodes:
-        return loss_order
-    seen, order = set(loss_order), list(loss_order)
-    for root in aux_nodes:
-        for node in topological_order(root):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
-    return order
 
 
 def _check_parameters(name, leaves, loss_order, order):
@@ -712,18 +699,6 @@ def _flatten(d, out, where):
                         f"(nested) list of numbers")
     out.append(float(d))
     return None
-
-
-def _values(d, inputs=None):
-    """The same nesting with a leaf Value for every number (collected in inputs, in order)."""
-    if isinstance(d, (list, tuple)):
-        return [_values(item, inputs) for item in d]
-    if isinstance(d, dict):
-        return {k: _values(v, inputs) for k, v in d.items()}
-    v = Value(d)
-    if inputs is not None:
-        inputs.append(v)
-    return v
 
 
 def _nodes_of(aux, name):

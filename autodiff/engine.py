@@ -651,9 +651,10 @@ class ChainRule:
 # ---------------------------------------------------------------------------------------------------------------
 # The backward pass.
 
-def topological_order(root):
-    """Every node `root` depends on, each after its parents: an iterative depth-first walk, parents in order."""
-    order, seen, stack = [], set(), [root]
+def topological_order(*roots):
+    """Every node the roots depend on, each after its parents, each once: an iterative depth-first walk, parents
+    in order (the first root's nodes first, in its own order)."""
+    order, seen, stack = [], set(), list(reversed(roots))
     while stack:
         node = stack.pop()
         if node is _DONE:  # back from the parents of the node beneath: its place in the order is here

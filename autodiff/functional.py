@@ -110,28 +110,10 @@ def _outputs(out, fname, scalar=False):
 def _live(outs, wrt):
     """The nodes between wrt and the outputs (those that depend on wrt), parents first, without wrt itself."""
     inputs, live, order = set(wrt), set(wrt), []
-    for node in _order([o for o in outs if isinstance(o, Value)]):
+    for node in topological_order(*[o for o in outs if isinstance(o, Value)]):  # one walk for all outputs
         if node not in inputs and any(p in live for p in node.parents):
             live.add(node)
             order.append(node)
-    return order
-
-
-def _order(roots):
-    """Every node the roots depend on, each after its parents, each once: one walk for all the roots."""
-    if len(roots) == 1:
-        return topological_order(roots[0])
-    order, seen = [], set()
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                order.append(node)
-            elif node not in seen:
-                seen.add(node)
-                stack.append((node, True))
-                stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
     return order
 
 

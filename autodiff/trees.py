@@ -6,7 +6,7 @@ import numbers
 from .engine import Value
 from .errors import show
 
-__all__ = ["flatten", "unflatten", "Tree", "describe", "paths", "conform", "has_value"]
+__all__ = ["flatten", "unflatten", "Tree", "describe", "paths", "conform", "has_value", "as_values"]
 
 LEAF = None  # the structure of a number or a Value
 
@@ -108,3 +108,16 @@ def paths(tree, prefix):
         return [prefix]
     keys = tree.keys if tree.kind is dict else range(len(tree.children))
     return [p for k, t in zip(keys, tree.children) for p in paths(t, f"{prefix}[{k!r}]")]
+
+
+def as_values(x, inputs=None):
+    """x with a new leaf Value for every number (lists and tuples as lists, dicts as dicts), collected in inputs
+    in order: the data a traced program reads."""
+    if isinstance(x, (list, tuple)):
+        return [as_values(item, inputs) for item in x]
+    if isinstance(x, dict):
+        return {k: as_values(v, inputs) for k, v in x.items()}
+    v = Value(x)
+    if inputs is not None:
+        inputs.append(v)
+    return v

@@ -93,14 +93,17 @@ def w1_compiled(weights, X, y, steps):
              "peak_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) / 1024}  # Linux: KiB
     out = (loss, [p.grad for p in model.parameters()])
     opt.step()
+    return out, _timed(steps, lambda: (opt.zero_grad(), step(X, y), opt.step())), trace
+
+
+def _timed(steps, one_step):
+    """The seconds of each of `steps` calls of one_step."""
     times = []
     for _ in range(steps):
         t = time.perf_counter()
-        opt.zero_grad()
-        step(X, y)
-        opt.step()
+        one_step()
         times.append(time.perf_counter() - t)
-    return out, times, trace
+    return times
 
 
 def w1_micrograd(weights, X, y, steps):
@@ -525,15 +528,7 @@ def _w7_batched(weights, X, y, steps, tensors):
     trace = {"seconds": time.perf_counter() - t}
     out = (loss, [p.grad for p in params])
     opt.step()
-    times = []
-    for _ in range(steps):
-        t = time.perf_counter()
-        opt.zero_grad()
-        step(X_, y_)
-        l2()
-        opt.step()
-        times.append(time.perf_counter() - t)
-    return out, times, trace
+    return out, _timed(steps, lambda: (opt.zero_grad(), step(X_, y_), l2(), opt.step())), trace
 
 
 SCALAR_AT_MOST = 1_000  # the scalar replay of a bigger batch is timed on this many points and scaled (it is linear)

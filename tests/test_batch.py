@@ -284,3 +284,14 @@ def test_a_first_batch_of_one_still_gets_its_structure_checked():
     step(np.array([1.0]))
     with pytest.raises(ValueError, match="structure depends on the data"):
         step(np.array([1.0, -1.0]))
+
+
+def test_an_op_of_ones_own_is_refused_even_if_named_like_grads_identity():
+    from autodiff import Op
+    w = Parameter(2.0)
+    twice = Op("input", "x * 2", "2.0")  # the name of grad's identity, but another op
+    with pytest.raises(ValueError, match="not one of autodiff's table"):
+        autodiff.compile(lambda x: twice(w * x), [w], batch=True)(np.ones(3))
+    step = autodiff.compile(lambda x: autodiff.grad(lambda t: t * w * t)(x), [w], batch=True)  # grad's identity
+    assert step(np.array([1.0, 2.0])) == pytest.approx(6.0)  # the mean of d(w t^2)/dt = 2 w t over t = 1, 2
+    assert w.grad == pytest.approx(3.0)  # and its d/dw, the mean of 2t
