@@ -1,4 +1,5 @@
-"""autodiff: reverse-mode automatic differentiation on scalars, small enough to read in one sitting."""
+"""autodiff: reverse-mode automatic differentiation on scalars; the core (engine.py) reads in one sitting, and every
+op that runs is plain Python in ops.py."""
 from .engine import (Value, Parameter, Constant, Op, DomainError, RangeError, grad_computed, no_grad, primitive,
                      exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos)
 from .functional import grad, value_and_grad, hessian, jvp, vjp, jacobian, hvp
@@ -7,6 +8,7 @@ from .explain import explain
 from .draw import draw, save_svg, GraphvizMissing
 from .animate import animate
 from .compile import compile as compile  # public, but not in __all__: see below
+from . import engine, grad_mode, ops  # noqa: F401  (autodiff.ops.mul is what x * y runs)
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", "grad_computed", "no_grad",
            "grad", "value_and_grad", "hessian", "jvp", "vjp", "jacobian", "hvp", "primitive", "gradcheck", "GradcheckError", "explain",

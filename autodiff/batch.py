@@ -17,7 +17,8 @@ import numbers
 from typing import Any
 
 from . import engine
-from .engine import Constant, Parameter, Value, add_grads, backprop, recording_on, topological_order
+from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
+from .grad_mode import recording_on
 from .errors import show
 from .functional import watch
 from .trees import as_values

@@ -18,9 +18,11 @@ import operator
 import re
 from typing import Any, Callable, Iterable, Literal, overload
 
-from . import engine
 from .batch import BatchStep
-from .engine import Constant, Parameter, Value, add_grads, grad_computed, recording_on, topological_order
+from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
+from .floats import pow_, sigmoid_, vpow_
+from .grad_mode import recording_on
+from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
@@ -38,10 +40,9 @@ __all__ = ["compile"]
 # addition per checked value: an inf or nan that appears in the program reaches the loss or a gradient through
 # every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
 # Anything not finite there runs the call eagerly, which raises the engine's error (or gives IEEE's numbers).
-PROPAGATING = {engine.add, engine.sub, engine.mul, engine.neg, engine.absolute, engine.log, engine.sqrt,
-               engine.sin, engine.cos}  # an inf or nan operand gives an inf or nan result (or Python raises)
+PROPAGATING = {add_op, sub_op, mul_op, neg_op, absolute_op, log_op, sqrt_op, sin_op, cos_op}  # an inf or nan operand gives an inf or nan result (or Python raises)
 GLOBALS = {"_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
-           "sigmoid": engine.sigmoid_, "pow_": engine.pow_, "vpow_": engine.vpow_, "inf": math.inf, "nan": math.nan}
+           "sigmoid": sigmoid_, "pow_": pow_, "vpow_": vpow_, "inf": math.inf, "nan": math.nan}
 
 
 @functools.cache
@@ -404,7 +405,7 @@ def _needs(nodes, wanted, roots):
         if op is None:
             continue
         parents = node.parents
-        once, reads = _reads(op, len(parents), op is engine.power and type(parents[1]) is Constant)
+        once, reads = _reads(op, len(parents), op is power_op and type(parents[1]) is Constant)
         if op not in PROPAGATING:
             named.update(parents)
         else:
@@ -610,7 +611,7 @@ def _sum(terms, name, lines, indent):
 
 def _forward(node, args):
     op = node.grad_fn
-    if op is engine.power and type(node.parents[1]) is Constant:  # a number fixed in the graph: an integer one
+    if op is power_op and type(node.parents[1]) is Constant:  # a number fixed in the graph: an integer one
         c = node.parents[1].data                                      # is plain arithmetic
         if math.isfinite(c) and c == int(c) and not (c < 0 and node.parents[0].data == 0):
             return f"{args[0]} ** {_literal(c)}"
@@ -623,7 +624,7 @@ def _derivative(node, i, names):
     """The expression of d(node)/d(parent i)."""
     op = node.grad_fn
     args = [names[p] for p in node.parents]
-    if op is engine.power and type(node.parents[1]) is Constant:
+    if op is power_op and type(node.parents[1]) is Constant:
         c = node.parents[1].data
         return "0.0" if c == 0 else f"{_literal(c)} * {args[0]} ** {_literal(c - 1)}"
     if op.formulas:

@@ -2,27 +2,26 @@
 
 A Value records its parents and the Op that made it (`grad_fn`). An Op is a forward on floats and one local
 derivative per input, written as formulas of the inputs `x`, `y` and the output `out`: the table below is the one
-place that knows them, and the engine, `z.chain_rule()` and `autodiff.compile` all read it. A node holds a shared
-Op, not a closure of its own, so no node refers back to itself (a dropped graph is freed at once by reference
-counting), and the parents of one- and two-input ops sit in two slots of the Value: one object per node for the
-garbage collector to track, which is most of what makes a pure-Python engine fast.
+place that knows them. ops.py is the table written out as plain Python (the function that applies each op, and
+its step of backward()), by `python autodiff/generate.py`; pictures, `z.chain_rule()`, explain and
+`autodiff.compile` read the formulas themselves. A node holds a shared Op, not a closure of its own, so no node
+refers back to itself (a dropped graph is freed at once by reference counting), and the parents of one- and
+two-input ops sit in two slots of the Value: one object per node for the garbage collector to track, which is most
+of what makes a pure-Python engine fast.
+
+Also here: the leaves (Parameter, Constant) and the backward pass. floats.py has the forwards that refuse an input
+(log of a negative number), grad_mode.py has no_grad.
 """
-import contextlib
-import contextvars
-import functools
-import inspect
 import math
 import threading
 
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison, show,
                      undefined_derivative)
+from .grad_mode import no_grad, recording
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
-
-recording = contextvars.ContextVar("autodiff_recording", default=True)  # per thread and task: see no_grad
-paused = 0  # how many no_grad blocks are open, in any thread: while none is, no op needs to read `recording`
 
 
 class Value:
@@ -103,10 +102,9 @@ class Value:
         return Value(self.data)
 
     # The operators (+ - * / ** neg abs) and methods (exp log sqrt tanh sigmoid relu leaky_relu sin cos) are the
-    # ops of the table below, each applied directly: see the lines after it. Numbers on either side become Constants.
+    # ops of the table below, applied by the functions of ops.py (bound at the end of this file: Value.__mul__ is
+    # ops.mul). Numbers on either side become Constants.
     def __pos__(self): return self
-
-
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -138,86 +136,13 @@ TABLE = {
 }
 # div: d/dy is -x / y**2, written -out / y so that y**2 cannot overflow or underflow by itself (1 / 2e154).
 # power: x ** a number (its d/dy is never needed); vpower: x ** a Value. Both are flat where the base or the
-# exponent is 0 (0 ** y for y > 0, x ** 0).
-
-
-# The forwards on floats that refuse an input (a trailing _ marks them), naming the op and the operand. They refuse
-# finite operands only: an inf or nan that the user put in gives IEEE arithmetic's answer, as in PyTorch.
-
-def div_(x, y):
-    if y == 0:
-        if x - x:  # inf or nan / 0 (x - x is 0.0 for a finite x)
-            return x * math.copysign(math.inf, y)
-        raise DomainError(f"/: cannot divide {x!r} by zero; keep the denominator away from 0 (e.g. add a small eps)")
-    return x / y
-
-
-def pow_(x, y):
-    if x == 0 and y < 0 or x < 0 and y != y // 1:
-        if x - x or y - y:
-            return math.pow(x, y)  # C99's pow for an inf or nan operand (Python's ** refuses 0.0 ** -inf)
-        if x == 0:
-            raise DomainError(f"**: {x!r} to the negative power {y!r} is undefined (division by zero)")
-        raise DomainError(f"**: a negative base {x!r} to the non-integer power {y!r} has no real value")
-    return x ** y
-
-
-def vpow_(x, y):
-    if x < 0 and not (x - x or y - y):
-        raise DomainError(f"**: a negative base {x!r} to a Value power is not differentiable (d/dy x**y = x**y * "
-                          f"log(x)); use a positive base, or a plain number as the exponent")
-    return pow_(x, y)
-
-
-def exp_(x):
-    try:
-        return math.exp(x)
-    except OverflowError:
-        raise RangeError(f"exp: exp({x!r}) overflows a float (inputs above about 709.78 do)") from None
-
-
-def log_(x):
-    if x <= 0:
-        if x - x:
-            return math.nan  # log(-inf)
-        raise DomainError(f"log: log({x!r}) is undefined; log needs a positive number")
-    return math.log(x)
-
-
-def sqrt_(x):
-    if x < 0:
-        if x - x:
-            return math.nan  # sqrt(-inf)
-        raise DomainError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
-    return math.sqrt(x)
-
-
-def sigmoid_(x):
-    if x >= 0:  # two forms, so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def sin_(x):
-    return math.nan if math.isinf(x) else math.sin(x)  # IEEE: sin(inf) is nan (Python's math raises)
-
-
-def cos_(x):
-    return math.nan if math.isinf(x) else math.cos(x)
-
-
-tanh_ = math.tanh  # finite for every input, and so is its derivative
+# exponent is 0 (0 ** y for y > 0, x ** 0). The forwards with a trailing _ are in floats.py: they refuse an input
+# outside the op's domain with an error that names the op (div_(x, 0.0), log_(-1.0)).
 
 
 def value(x):
     """The number inside a Value, or the number itself: what a rule's condition looks at."""
     return x.data if isinstance(x, Value) else x
-
-
-def on_floats(formula):
-    """A formula as it runs on floats, where value(x) is x (backward()'s steps, compile's programs)."""
-    return formula.replace("value(", "(")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,20 +155,17 @@ class Op:
     `primitive` from functions of the inputs.
     """
 
-    def __init__(self, name, forward, *rules):
+    def __init__(self, name, forward, *rules, functions=None, backward=None):
         self.name, self.n = name, len(rules)
         self.formulas = (forward, *rules) if isinstance(forward, str) else None  # None for a primitive
         if self.formulas is None:
             self.forward = forward
-            self.rules = tuple(_ignoring_out(d) for d in rules)
-            self.apply, self.rapply, self.method = _applying(self, f"forward({', '.join('xy'[:self.n])})")
-            return
-        args = ", ".join("xy"[:self.n])
-        self.forward = _function(f"lambda {args}: {forward}", name)
-        self.apply, self.rapply, self.method = _applying(self, forward)  # apply(x, y) is op(x, y), and so are
-        # rapply(y, x) (for 2 * v) and method(x, y) (for v * 2, x a Value)
-        self.rules = tuple(_function(f"lambda {args}, out: {r}", name) for r in rules)  # d/d(input i)
-        self.backprop = _function(_float_step(self.n, rules), name)  # one node's step of backward() on floats
+            self.rules = tuple(_ignoring_out(d) for d in rules)  # a primitive's derivatives take the inputs only
+        else:  # the forward and d/d(input i) as functions of the inputs (and of out, for the rules)
+            self.forward, *rules = functions or _formula_functions(self.formulas, name)
+            self.rules = tuple(rules)
+        if backward is not None:
+            self.backward = backward  # one node's step of backward() on floats, written out (the table's: ops.py)
 
     def __repr__(self):
         return f"<autodiff op {self.name}>"
@@ -256,14 +178,14 @@ class Op:
         raise TypeError(f"cannot pickle the op {self.name}: define its primitive at the top level of a module")
 
     def __call__(self, *args):
-        """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents."""
+        """Apply the op: numbers in give a float out; any Value in gives a Value that records its parents.
+
+        (The table's ops are applied by the functions of ops.py, written out for speed; this is every other way.)
+        """
         if len(args) != self.n:
             given = "" if self.formulas else (", one for each derivative function given to primitive(); give "
                                               "one derivative per input")
             raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}{given}")
-        return self.apply(*args)
-
-    def _apply(self, *args):  # for three inputs or more; __call__ has checked how many
         xs = [a.data if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
@@ -275,9 +197,13 @@ class Op:
             return out
         if not recording.get():
             return Value(out)
+        parents = tuple(a if isinstance(a, Value) else constant(x) for a, x in zip(args, xs))
         node = _new(Value)
-        node.data, node.label, node.grad_fn = out, "", self
-        node._x, node._y = tuple(a if isinstance(a, Value) else constant(x) for a, x in zip(args, xs)), None
+        node.data, node.grad_fn = out, self
+        if self.n <= 2:  # the parents of one and two inputs sit in the node's two slots, as the table's ops put them
+            node._x, node._y = parents if self.n == 2 else (parents[0], None)
+        else:
+            node._x, node._y = parents, None
         return node
 
     def forward_error(self, e, xs):
@@ -335,78 +261,11 @@ class Op:
         error if every operand is finite; otherwise it is IEEE arithmetic's answer."""
         return self.local_grads(node)[i]
 
-    def backprop(self, node, g):
+    def backward(self, node, g):
         """One node's step of backward() on floats: each parent's .grad += g * d(node)/d(parent)."""
         for p, d in zip(node.parents, self.local_grads(node)):
             if d is not None:
                 p.grad += g * d
-
-
-def _applying(op, forward):
-    """The functions that apply an op of one or two inputs, with its forward written in (one call per op)."""
-    if op.n not in (1, 2):
-        return op._apply, None, op._apply
-    if op.n == 1:
-        source = APPLY1
-    else:  # apply; rapply, its inputs the other way round (for 2 * v); method, for v * 2 (px is a Value)
-        source = (APPLY2 + APPLY2.replace("apply(px, py)", "rapply(py, px)") +
-                  APPLY2.replace("apply(px, py)", "method(px, py)").replace("if isinstance(px, Value):", "if True:"))
-    source = "def make(op, forward):\n" + source.replace("FORWARD", forward) + (
-        "    return apply, rapply, method\n" if op.n == 2 else "    return apply, None, apply\n")
-    scope = {}
-    exec(compile(source, f"<autodiff op {op.name}>", "exec"), globals(), scope)
-    return scope["make"](op, op.forward)
-
-
-# How an op of two inputs is applied (px, py: Values or numbers; x, y: their floats); rapply is apply with the
-# inputs the other way round, for the reflected operators (2 * v). An op of one input is applied the same way.
-APPLY2 = """
-    def apply(px, py):
-        if isinstance(px, Value):
-            x = px.data
-            if isinstance(py, Value):
-                y = py.data
-            else:
-                y, py = py if type(py) is float else real(py, op.name), None
-        else:
-            x, px = px if type(px) is float else real(px, op.name), None
-            y = py.data if isinstance(py, Value) else py if type(py) is float else real(py, op.name)
-        try:
-            out = FORWARD
-        except (ArithmeticError, ValueError, TypeError) as e:
-            raise op.forward_error(e, (x, y))
-        if type(out) is not float or out - out:  # out - out is 0.0 for a finite float: no extra call
-            out = op.result(out, (x, y))
-        if px is None:
-            if not isinstance(py, Value):
-                return out  # plain numbers in, a plain number out
-            px = _constants.get(x) or constant(x)  # a number in an expression becomes a (shared) Constant
-        elif py is None:
-            py = _constants.get(y) or constant(y)
-        if paused and not recording.get():
-            return Value(out)  # under no_grad: a plain leaf
-        node = _new(Value)  # Value(out) without __init__'s checks (out is a float)
-        node.data, node.grad_fn, node._x, node._y = out, op, px, py
-        return node
-"""
-APPLY1 = """
-    def apply(px):
-        x = px.data if isinstance(px, Value) else px if type(px) is float else real(px, op.name)
-        try:
-            out = FORWARD
-        except (ArithmeticError, ValueError, TypeError) as e:
-            raise op.forward_error(e, (x,))
-        if type(out) is not float or out - out:
-            out = op.result(out, (x,))
-        if not isinstance(px, Value):
-            return out
-        if paused and not recording.get():
-            return Value(out)
-        node = _new(Value)
-        node.data, node.grad_fn, node._x = out, op, px
-        return node
-
-"""
 
 
 def _ieee(rule, xs, out):
@@ -421,84 +280,17 @@ def _ignoring_out(rule):
     return lambda *args: rule(*args[:-1])  # a primitive's rules take the inputs only
 
 
-def _function(source, name):
-    """A function from source text made of the table's formulas; tracebacks name the op."""
-    code = compile(source, f"<autodiff op {name}>", "exec" if source.startswith("def") else "eval")
-    if not source.startswith("def"):
-        return eval(code, globals())
-    scope = {}
-    exec(code, globals(), scope)
-    return scope.popitem()[1]
-
-
-def _float_step(n, rules):
-    """The source of an op's step of backward() on floats, written out from its formulas (so: no call per edge).
-
-        def step(node, g):                          # for /
-            px, py = node._x, node._y
-            x, y, out = px.data, py.data, node.data
-            if type(px) is not Constant:
-                try:
-                    d = 1 / y
-                except (ArithmeticError, ValueError):
-                    d = nan
-                if d - d:                           # not finite: an error, unless an operand was not finite
-                    d = node.grad_fn.non_finite(node, 0)
-                px.grad += g * d
-            if type(py) is not Constant:
-                ...
-    """
-    names = "xy"[:n]
-    lines = ["def step(node, g):",
-             f"    {', '.join('p' + v for v in names)}, = {', '.join('node._' + v for v in names)},",
-             f"    {', '.join(names)}, out = {', '.join('p' + v + '.data' for v in names)}, node.data"]
-    for i, (v, rule) in enumerate(zip(names, rules)):
-        rule = on_floats(rule)
-        if rule in ("1.0", "-1.0"):
-            lines.append(f"    if type(p{v}) is not Constant: p{v}.grad += {'-' if rule[0] == '-' else ''}g")
-            continue
-        lines += [f"    if type(p{v}) is not Constant:",
-                  "        try:",
-                  f"            d = {rule}",
-                  "        except (ArithmeticError, ValueError):",
-                  "            d = math.nan",
-                  "        if d - d:",
-                  f"            d = node.grad_fn.non_finite(node, {i})",
-                  f"        p{v}.grad += g * d"]
-    return "\n".join(lines) + "\n"
+def _formula_functions(formulas, name):
+    """An Op of one's own made from formula strings (`Op("sq", "x * x", "2 * x")`): its forward and its rules as
+    functions, compiled from the formulas when it is made. (The table's ops have theirs written out in ops.py.)"""
+    forward, *rules = formulas
+    args = ", ".join("xy"[:len(rules)] if len(rules) <= 2 else [f"x{i}" for i in range(len(rules))])
+    scope = vars(ops)  # the names the table's formulas use: value, the ops (log, cos, ...), the forwards of floats.py
+    return [eval(compile(f"lambda {head}: {f}", f"<autodiff op {name}>", "eval"), scope)
+            for head, f in [(args, forward)] + [(f"{args}, out", r) for r in rules]]
 
 
 _new = object.__new__
-
-(add, sub, mul, div, power, vpower, leaky, neg, absolute, exp, log, sqrt, tanh, sigmoid, relu, sin, cos) = OPS = [
-    Op(*row) for row in TABLE.values()]
-for _key, _op in zip(TABLE, OPS):
-    _op.__module__, _op.__qualname__ = __name__, _key
-
-
-# Each operator is its op's apply (rapply for a number on the left: 2 * v); one call per op.
-Value.__add__, Value.__radd__ = add.method, add.rapply
-Value.__sub__, Value.__rsub__ = sub.method, sub.rapply
-Value.__mul__, Value.__rmul__ = mul.method, mul.rapply
-Value.__truediv__, Value.__rtruediv__ = div.method, div.rapply
-Value.__rpow__ = vpower.rapply
-Value.__neg__, Value.__abs__ = neg.apply, absolute.apply
-Value.exp, Value.log, Value.sqrt, Value.tanh = exp.apply, log.apply, sqrt.apply, tanh.apply
-Value.sigmoid, Value.relu, Value.sin, Value.cos = sigmoid.apply, relu.apply, sin.apply, cos.apply
-
-
-def _pow(x, y):
-    if isinstance(y, Value) and type(y) is not Constant:
-        return vpower.apply(x, y)
-    return power.apply(x, y)  # a number exponent (or a Constant): the common case
-
-
-def leaky_relu(x, slope=0.01):
-    """x for x > 0, else slope * x; the slope is an input like any other (a Constant unless it is a Value)."""
-    return leaky.apply(x, slope)
-
-
-Value.__pow__, Value.leaky_relu = _pow, leaky_relu
 
 
 def primitive(*derivs, name=None):
@@ -605,21 +397,21 @@ def _is_set(slot, node):
         return False
 
 
-_constants = {}  # number -> its shared Constant
+constants = {}  # number -> its shared Constant (ops.py looks a number up here first)
 
 
 def constant(data):
     """The shared Constant of a number (a float)."""
     key = (data, math.copysign(1.0, data)) if data == 0 else data  # 0.0 and -0.0 are equal, but not the same
-    c = _constants.get(key)
+    c = constants.get(key)
     if c is None:
         c = _new(Constant)
         for name, v in (("data", data), ("label", ""), ("grad_fn", None), ("_x", None), ("_y", None)):
             object.__setattr__(c, name, v)
         if data == data:  # nan != nan: a nan is never shared
-            if len(_constants) >= 4096:  # numbers that never recur (data written into expressions) do not pile up
-                _constants.clear()
-            _constants[key] = c
+            if len(constants) >= 4096:  # numbers that never recur (data written into expressions) do not pile up
+                constants.clear()
+            constants[key] = c
     return c
 
 
@@ -712,20 +504,20 @@ def _backward(root, seed):
         root.grad = seed
         for node in reversed(order):
             op = node.grad_fn
-            if op is mul:  # the two commonest steps, written in (the same as mul.backprop and add.backprop)
+            if op is mul_op:  # the two commonest steps, written in (as ops.mul_backward and ops.add_backward)
                 g, px, py = node.grad, node._x, node._y
                 if type(px) is not Constant:
                     px.grad += g * py.data
                 if type(py) is not Constant:
                     py.grad += g * px.data
-            elif op is add:
+            elif op is add_op:
                 g, px, py = node.grad, node._x, node._y
                 if type(px) is not Constant:
                     px.grad += g
                 if type(py) is not Constant:
                     py.grad += g
             else:
-                op.backprop(node, node.grad)  # the op's chain rule (its formulas, written out on floats)
+                op.backward(node, node.grad)  # the op's chain rule on floats (for the table's ops: ops.py)
         for leaf, old in leaves:
             leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
     except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
@@ -791,72 +583,18 @@ def backprop(order, grads, higher=False, trace=None):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Switching recording off.
+# The ops, applied: ops.py is the table above written out as Python, one function per op (and per reflected
+# operator) and one step of backward() per op. It imports this module, so it comes last.
 
-class no_grad(contextlib.ContextDecorator):
-    """Context manager and decorator (`@no_grad` or `@no_grad()`): inside it, ops make plain leaves, no graph.
+from . import ops  # noqa: E402
+from .ops import OPS, add_op, mul_op  # noqa: E402,F401  (backward() writes these two steps in)
+from .ops import exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos  # noqa: E402  (autodiff.exp, ...)
 
-    One object may be entered from many threads and tasks at once: what it restores is kept per context, not in
-    the object. On a generator function it holds while the generator runs, not only while it is created.
-    """
-
-    def __new__(cls, func=None):
-        self = super().__new__(cls)
-        return self if func is None else self(func)  # bare @no_grad: decorate func right away
-
-    def __init__(self, func=None):
-        pass
-
-    def __enter__(self):
-        global paused
-        with _lock:
-            paused += 1
-        _saved.set(_saved.get() + (recording.get(),))
-        recording.set(False)
-        return self
-
-    def __exit__(self, *exc):
-        global paused
-        saved = _saved.get()
-        recording.set(saved[-1])
-        _saved.set(saved[:-1])
-        with _lock:
-            paused -= 1
-        return False
-
-    def __call__(self, func):
-        if not inspect.isgeneratorfunction(func):
-            return super().__call__(func)
-
-        @functools.wraps(func)
-        def generator(*args, **kwargs):  # each step of the generator runs inside the block
-            gen = func(*args, **kwargs)
-            resume, value = gen.send, None
-            while True:
-                with self:
-                    try:
-                        item = resume(value)
-                    except StopIteration as stop:
-                        return stop.value
-                try:
-                    value, resume = (yield item), gen.send
-                except GeneratorExit:
-                    gen.close()
-                    raise
-                except BaseException as thrown:  # noqa: BLE001 (gen.throw(...) reaches the decorated generator)
-                    value, resume = thrown, gen.throw
-        return generator
-
-
-_saved = contextvars.ContextVar("autodiff_recording_saved", default=())  # what each open no_grad restores
-_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def recording_on():
-    """Switch recording on for a while (grad() needs a graph even when called under no_grad)."""
-    token = recording.set(True)
-    try:
-        yield
-    finally:
-        recording.reset(token)
+Value.__add__, Value.__radd__ = ops.add, ops.radd
+Value.__sub__, Value.__rsub__ = ops.sub, ops.rsub
+Value.__mul__, Value.__rmul__ = ops.mul, ops.rmul
+Value.__truediv__, Value.__rtruediv__ = ops.div, ops.rdiv
+Value.__pow__, Value.__rpow__ = ops.power, ops.rvpower  # power: a number exponent (a Value one: vpower)
+Value.__neg__, Value.__abs__ = ops.neg, ops.absolute
+Value.exp, Value.log, Value.sqrt, Value.tanh, Value.sigmoid = exp, log, sqrt, tanh, sigmoid
+Value.relu, Value.leaky_relu, Value.sin, Value.cos = relu, leaky_relu, sin, cos

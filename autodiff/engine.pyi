@@ -1,5 +1,6 @@
-# Types of autodiff.engine for type checkers and IDEs (the engine binds its operators from the op table at import,
-# which no checker can follow; this file says what they are). tests/test_packaging.py checks it against the module.
+# Types of autodiff.engine for type checkers and IDEs (the engine binds its operators to the functions of ops.py
+# after the class, which no checker follows; this file says what they are). tests/test_packaging.py checks it
+# against the module.
 import contextlib
 from typing import Any, Callable, Literal, NoReturn, TypeAlias, TypeVar, overload
 
@@ -12,7 +13,6 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 __all__: list[str]
 TABLE: dict[str, tuple[str, ...]]
 recording: Any
-paused: int
 
 
 class Value:
@@ -73,7 +73,10 @@ class Op:
     formulas: tuple[str, ...] | None
     forward: Callable[..., Any]
     rules: tuple[Callable[..., Any], ...]
-    def __init__(self, name: str, forward: str | Callable[..., Any], *rules: str | Callable[..., Any]) -> None: ...
+    def __init__(self, name: str, forward: str | Callable[..., Any], *rules: str | Callable[..., Any],
+                 functions: tuple[Callable[..., Any], ...] | None = None,
+                 backward: Callable[[Value, float], None] | None = None) -> None: ...
+    def backward(self, node: Value, g: float) -> None: ...
     @overload
     def __call__(self, *args: Number) -> float: ...  # type: ignore[overload-overlap]
     @overload
@@ -90,52 +93,60 @@ class ChainRule:
     def __call__(self, g: float | Value) -> list[tuple[Value, float | Value]]: ...
 
 
-add: Op
-sub: Op
-mul: Op
-div: Op
-power: Op
-vpower: Op
-leaky: Op
-neg: Op
-absolute: Op
-exp: Op
-log: Op
-sqrt: Op
-tanh: Op
-sigmoid: Op
-relu: Op
-sin: Op
-cos: Op
+add_op: Op
+mul_op: Op
 OPS: list[Op]
+constants: dict[Any, Constant]
 
 
 @overload
-def leaky_relu(x: Number, slope: Number = 0.01) -> float: ...  # type: ignore[overload-overlap]
+def exp(self: Number) -> float: ...  # type: ignore[overload-overlap]
 @overload
-def leaky_relu(x: Operand, slope: Operand = 0.01) -> Value: ...
+def exp(self: Operand) -> Value: ...
+@overload
+def log(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def log(self: Operand) -> Value: ...
+@overload
+def sqrt(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def sqrt(self: Operand) -> Value: ...
+@overload
+def tanh(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def tanh(self: Operand) -> Value: ...
+@overload
+def sigmoid(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def sigmoid(self: Operand) -> Value: ...
+@overload
+def relu(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def relu(self: Operand) -> Value: ...
+@overload
+def sin(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def sin(self: Operand) -> Value: ...
+@overload
+def cos(self: Number) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def cos(self: Operand) -> Value: ...
+
+
+@overload
+def leaky_relu(self: Number, slope: Number = 0.01) -> float: ...  # type: ignore[overload-overlap]
+@overload
+def leaky_relu(self: Operand, slope: Operand = 0.01) -> Value: ...
 def primitive(*derivs: Callable[..., Any], name: str | None = None) -> Callable[[Callable[..., Any]], Op]: ...
 def grad_computed(node: Value) -> bool: ...
 def add_grad(leaf: Value, g: float) -> None: ...
 def add_grads(leaves: list[Value], grads: list[float]) -> None: ...
 def constant(data: float) -> Constant: ...
 def value(x: Operand) -> float: ...
-def on_floats(formula: str) -> str: ...
 def topological_order(*roots: Value) -> list[Value]: ...
 def backward(root: Value, seed: float) -> None: ...
 def backprop(order: list[Value], grads: dict[Value, Any], higher: bool = False,
              trace: list[Any] | None = None) -> dict[Value, Any]: ...
-def recording_on() -> contextlib.AbstractContextManager[None]: ...
-def div_(x: float, y: float) -> float: ...
-def pow_(x: float, y: float) -> float: ...
-def vpow_(x: float, y: float) -> float: ...
-def exp_(x: float) -> float: ...
-def log_(x: float) -> float: ...
-def sqrt_(x: float) -> float: ...
-def sigmoid_(x: float) -> float: ...
-def sin_(x: float) -> float: ...
-def cos_(x: float) -> float: ...
-def tanh_(x: float) -> float: ...
 
 
 class no_grad(contextlib.ContextDecorator):

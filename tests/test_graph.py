@@ -276,7 +276,7 @@ def test_constants_are_shared_read_only_and_keep_the_sign_of_zero():
     assert math.copysign(1.0, z.parents[1].data) == -1.0 and math.copysign(1.0, z.data) == -1.0
     for k in range(5000):
         Value(1.0) + (k + 0.5)
-    assert len(engine._constants) <= 4096
+    assert len(engine.constants) <= 4096
 
 
 def test_repeated_build_backward_free_cycles_do_not_grow_memory():
