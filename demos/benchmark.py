@@ -7,6 +7,8 @@ local-gradients engine, with the garbage collector on and off.
     .venv/bin/python -m demos.benchmark            # the full run (about 11 minutes on 2 cores): writes
                                                    # demos/benchmark_results.md and the README's table
     .venv/bin/python -m demos.benchmark --quick    # about a minute; prints, and writes only with --results
+    .venv/bin/python -m demos.benchmark --against REV   # eager W1 and W6, this checkout against git revision REV,
+                                                        # interleaved in one run (about 4 minutes); prints only
 
 Install the engines compared with: .venv/bin/pip install -e '.[bench]'. Each engine is checked to compute the same loss and
 gradients as autodiff before it is timed.
@@ -657,10 +659,10 @@ def plan(quick):
 W7_ENGINES = ["torch-vectorized", "autodiff-batched", "autodiff-batched-torch", "autodiff-compiled"]
 
 
-def run_worker(engine, workload, size, timeout):
+def run_worker(engine, workload, size, timeout, root=ROOT):
     cmd = [sys.executable, "-m", "demos.benchmark", "--worker", engine, workload, str(size)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    try:  # run from root, whose autodiff comes first on the path (the current directory does)
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"error": f"took more than {timeout} s"}
     if done.returncode != 0:
@@ -830,6 +832,40 @@ def batch_table(rows, results, skipped):
     return table(rows, results, skipped, "torch-vectorized", W7_ENGINES[1:])
 
 
+def against(rev, rounds, progress=print):
+    """Eager autodiff at this checkout and at git revision `rev` (a worktree of its own), W1 and W6 interleaved
+    round by round with the engine each is a ratio to: [(workload, rev's ratio, this checkout's, this / rev)]."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "other"
+        subprocess.run(["git", "worktree", "add", "--detach", str(other), rev], cwd=ROOT, check=True,
+                       capture_output=True)
+        try:
+            trees = {rev: other, "this checkout": ROOT}
+            jobs = [(w, size, base) for w, size, base in (("W1", 3, "micrograd"), ("W6", 4, "local"))]
+            times = {}  # (workload, who) -> [seconds per round]
+            rng = random.Random(0)
+            for r in range(rounds):
+                runs = [(w, size, who, engine, root) for w, size, base in jobs
+                        for who, engine, root in [(base, base, ROOT)] + [(k, "autodiff", t) for k, t in trees.items()]]
+                rng.shuffle(runs)
+                for w, size, who, engine, root in runs:
+                    res = run_worker(engine, w, size, 900, root)
+                    if res.get("error") or not res["ok"]:
+                        raise SystemExit(f"{w} {who}: {res.get('error') or 'a wrong result'}")
+                    times.setdefault((w, who), []).append(res["seconds"])
+                    progress(f"round {r + 1}/{rounds} {w} {who}: {res['seconds'] * 1000:.1f} ms")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, capture_output=True)
+
+    def ratio(a, b):
+        qs = [x / y for x, y in zip(a, b)]
+        return f"{statistics.median(qs):.3g}x ({min(qs):.3g}-{max(qs):.3g})"
+    return [(f"{w} (autodiff / {NAMES[base]})", ratio(times[w, rev], times[w, base]),
+             ratio(times[w, "this checkout"], times[w, base]), ratio(times[w, "this checkout"], times[w, rev]))
+            for w, _, base in jobs]
+
+
 def update_readme(readme, tbl):
     text = readme.read_text()
     start, end = "<!-- benchmark table: start -->", "<!-- benchmark table: end -->"
@@ -851,6 +887,8 @@ def main(argv=None):
                    help="where to write the report (default: demos/benchmark_results.md after a full run)")
     p.add_argument("--readme", type=Path, default=None,
                    help="a README whose Performance table to update (default: README.md after a full run)")
+    p.add_argument("--against", metavar="REV", help="time eager W1 and W6 at this checkout and at git revision REV "
+                   "in one interleaved run (about 4 minutes with 5 rounds), and print the ratios")
     p.add_argument("--worker", nargs=3, metavar=("ENGINE", "WORKLOAD", "SIZE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -858,6 +896,12 @@ def main(argv=None):
         print(json.dumps(worker(engine, workload, int(size))))
         return 0
     rounds = args.rounds or (2 if args.quick else 5)
+    if args.against:
+        rows = against(args.against, rounds)
+        print(f"\n| workload | {args.against} | this checkout | this checkout / {args.against} |\n|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return 0
     start = time.perf_counter()
     rows, results, skipped = measure(args.quick, rounds)
     text = report(rows, results, skipped, args.quick, rounds, time.perf_counter() - start)

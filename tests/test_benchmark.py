@@ -58,3 +58,23 @@ def test_the_tiny_gpt_gives_the_same_loss_with_autodiff_and_the_local_gradients_
     assert len(grads) == 4192 and loss == ref_loss and last == ref_last  # the same floats: bit for bit
     assert max(abs(a - b) for a, b in zip(grads, ref_grads)) <= 1e-15 and any(g != 0 for g in grads)
     assert benchmark.worker("autodiff", "W6-gc-off", 1)["ok"]
+
+
+def test_against_a_revision_runs_both_trees_interleaved_and_removes_its_worktree(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from demos import benchmark
+
+    seen = []
+
+    def fake(engine, workload, size, timeout, root=ROOT):
+        seen.append((engine, workload, Path(root)))
+        assert (Path(root) / "autodiff" / "engine.py").exists()
+        return {"seconds": {"micrograd": 1.0, "local": 2.0}.get(engine, 0.5 if root == ROOT else 0.25), "ok": True}
+
+    monkeypatch.setattr(benchmark, "run_worker", fake)
+    rows = benchmark.against("HEAD", 2, progress=lambda line: None)
+    others = {root for _, _, root in seen if root != ROOT}
+    assert len(others) == 1 and not next(iter(others)).exists()  # the worktree is gone afterwards
+    assert len(seen) == 2 * 2 * 3  # rounds x workloads x (base, HEAD, this checkout)
+    assert rows[0] == ("W1 (autodiff / micrograd 0.1.0)", "0.25x (0.25-0.25)", "0.5x (0.5-0.5)", "2x (2-2)")
+    assert rows[1][0].startswith("W6") and rows[1][3] == "2x (2-2)"
