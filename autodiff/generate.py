@@ -1,8 +1,9 @@
 """Writes autodiff/ops.py, the ops of the table applied, from engine.TABLE: `python autodiff/generate.py`.
 
 The table (autodiff/engine.py) is the one place that knows each op's forward and local derivatives. The engine's
-hot path is those formulas written out as plain Python, one function per op and one per node of backward() (a
-helper call per op would cost about a tenth of the engine's time). Writing that code by hand would say every
+hot path is those formulas written out as plain Python, one function per op and one per node of backward(): a
+hand-written form that shares the operand and node code in helpers costs one more call per op, and made W6 (the
+tiny GPT step of demos/benchmark.py) 3-14% slower with only mul, add and exp written that way. Writing that code by hand would say every
 formula twice; writing it at import would hide it from `inspect`, `help`, `pdb` and tracebacks. So it is written
 here, ahead of time, into a file that is committed and read like any other (as PyTorch writes its autograd code from
 derivatives.yaml). tests/test_readable.py checks that ops.py is what this program writes today.
