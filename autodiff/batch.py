@@ -79,10 +79,10 @@ class BatchStep:
     every parameter's .grad added d(that loss)/d(parameter), and step.losses the call's per-sample losses (an array);
     step.per_sample(*data) -> (losses, grads), arrays of shapes (N,) and (N, number of parameters)."""
 
-    def __init__(self, fn: Any, params: list[Any], reduce: str) -> None:
+    def __init__(self, fn: Any, params: list[Any], reduce: str, max_programs: int = 8) -> None:
         if reduce not in ("mean", "sum"):
             raise ValueError(f"compile(..., batch=True): reduce must be 'mean' or 'sum', got {show(reduce)}")
-        self.fn, self.params, self.reduce = fn, params, reduce
+        self.fn, self.params, self.reduce, self.max_programs = fn, params, reduce, max_programs
         self.programs = {}  # the per-sample shapes of the data -> BatchProgram (any batch size)
         self.losses = None  # the per-sample losses of the latest call
         self.__name__ = getattr(fn, "__name__", "fn")

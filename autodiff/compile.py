@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import builtins
 import functools
+import itertools
 import math
 import numbers
 import operator
 import re
+import warnings
 from typing import Any, Callable, Iterable, Literal, overload
 
 from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
 from .floats import pow_, sigmoid_, vpow_
 from .grad_mode import recording_on
+from .guards import Trace, Traced, numbers_in_scope, tracing_on, values_in_scope
 from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -41,7 +44,7 @@ __all__ = ["compile"]
 # every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
 # Anything not finite there runs the call eagerly, which raises the engine's error (or gives IEEE's numbers).
 PROPAGATING = {add_op, sub_op, mul_op, neg_op, absolute_op, log_op, sqrt_op, sin_op, cos_op}  # an inf or nan operand gives an inf or nan result (or Python raises)
-GLOBALS = {"_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
+GLOBALS = {"math": math, "_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": sigmoid_, "pow_": pow_, "vpow_": vpow_, "inf": math.inf, "nan": math.nan}
 
 
@@ -56,25 +59,28 @@ def templates(op):
 
 
 @overload
-def compile(fn: Callable[..., Any], params: None = None, *, has_aux: bool = False) -> Compiled: ...
+def compile(fn: Callable[..., Any], params: None = None, *, has_aux: bool = False,
+            max_programs: int = 8) -> Compiled: ...
 @overload
 def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, has_aux: bool = False,
-            batch: Literal[False] = False) -> CompiledStep: ...
+            batch: Literal[False] = False, max_programs: int = 8) -> CompiledStep: ...
 @overload
 def compile(fn: Callable[..., Any], params: Iterable[Value] | Any, *, batch: Literal[True],
-            reduce: str = "mean") -> BatchStep: ...
+            reduce: str = "mean", max_programs: int = 8) -> BatchStep: ...
 
 
 def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has_aux: bool = False,
-            batch: bool = False, reduce: str = "mean") -> Compiled | CompiledStep | BatchStep:
+            batch: bool = False, reduce: str = "mean", max_programs: int = 8) -> Compiled | CompiledStep | BatchStep:
     """Trace a loss once; later calls replay its forward and backward pass as straight-line Python.
 
     By reference, as one trains with backward(): `step = compile(fn, model.parameters())` (or `compile(fn, model)`:
     anything with .parameters(), or a list of Values) with `fn(*data)` returning the loss. Each `step(*data)` reads
     every parameter's current .data, **adds** d(loss)/d(param) into its .grad exactly as loss.backward() would (bit
     for bit), and returns the loss as a float, so an optimizer's zero_grad() and step() work as usual. Values that
-    fn captures and that are not in `params` are constants of the program: their numbers are frozen at the trace
-    (a captured nn Parameter missing from `params` is an error, since that is almost always a mistake).
+    fn captures and that are not in `params` are read afresh on every call (their gradients are not computed); a
+    captured nn Parameter missing from `params` is an error, since that is almost always a mistake. Values that fn
+    makes itself from plain numbers (Value(a) for a number a it reads) are constants of the trace: pass such data
+    as arguments.
 
     Functional, as in JAX: `step = compile(loss_fn)` with `loss_fn(params, *data)`; `step(param_values, *data)`
     takes the parameters as a list of numbers (or a dict, tuple or nested list of them) and returns (value, grads),
@@ -82,7 +88,15 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has
 
     Data arguments are numbers or nested lists (or dicts) of numbers, inputs of the program; data of new sizes trace
     again. With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
-    (value, aux as floats) where it would return the value. Control flow that depends on data is frozen at the trace.
+    (value, aux as floats) where it would return the value.
+
+    Nothing a trace assumed goes stale: every decision Python made from a traced number (`if p.data > 0`, a max of
+    two .data, the kink of a relu inside a derivative taken in the loss) is a guard, taken again from each call's
+    own numbers, and so are the numbers (and lists of numbers) in fn's closure and in the globals its code names.
+    A call that decides otherwise is traced again for its path and the new program kept beside the others; past
+    `max_programs` programs such calls run eagerly, with a RuntimeWarning naming what keeps changing. A number
+    that goes through a math function (math.exp(p.data)) leaves the guards' reach: use autodiff.exp and friends.
+    See autodiff/guards.py.
 
     Batched, with batch=True: `fn(*sample)` describes one sample, and `step(*arrays)` takes arrays (numpy's or
     PyTorch's) whose first axis is the batch, replays the one traced program over all samples at once with the
@@ -101,23 +115,29 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has
         if has_aux:
             raise ValueError("compile: batch=True does not take has_aux; compute the extra outputs with "
                              "step.per_sample or eagerly")
-        return BatchStep(fn, _parameters(params), reduce)
+        return BatchStep(fn, _parameters(params), reduce, _bound(max_programs))
     if params is None:
-        return Compiled(fn, has_aux)
-    return CompiledStep(fn, _parameters(params), has_aux)
+        return Compiled(fn, has_aux, max_programs)
+    return CompiledStep(fn, _parameters(params), has_aux, max_programs)
 
 
 class Compiled:
-    """compile(loss_fn): a traced loss function of (params, *data); one program per shape of the arguments."""
+    """compile(loss_fn): a traced loss function of (params, *data); programs per shape of the arguments, each kept
+    with the decisions its trace made (guards), checked on every call."""
 
-    def __init__(self, loss_fn, has_aux):
+    def __init__(self, loss_fn, has_aux, max_programs=8):
         self.loss_fn, self.has_aux = loss_fn, has_aux
-        self.programs = {}  # (number of parameters, shape of the data) -> Program
+        self.max_programs = _bound(max_programs)
+        self.programs = {}  # (shape of the arguments, the numbers fn reads from its scope) -> [Program], latest first
+        self.warned = False
         self.__name__ = getattr(loss_fn, "__name__", "loss_fn")
         self.__doc__ = getattr(loss_fn, "__doc__", None)
 
     def __repr__(self):
-        return f"<compiled {self.__name__}: {len(self.programs)} program(s)>"
+        return f"<compiled {self.__name__}: {self._count()} program(s)>"
+
+    def _count(self):
+        return sum(map(len, self.programs.values()))
 
     def __call__(self, param_values: Any, *data: Any) -> Any:  # (value, grads); with aux, see compile
         tree = None  # param_values as a flat list; else its structure (lists, tuples, dicts), kept for the grads
@@ -125,9 +145,12 @@ class Compiled:
             param_values, tree = flatten(param_values, "compiled function: param_values")
         params = _floats(param_values)
         flat, key = _data(data)
-        program = self._program((len(params), tree, key), lambda: [Value(p) for p in params],
-                                lambda leaves, d: self.loss_fn(_shaped(tree, leaves), *d), data)
-        result = program.run(params, flat)
+        found = self._run((len(params), tree, key), params, flat, data, lambda: [Value(p) for p in params],
+                          lambda leaves, d: self.loss_fn(_shaped(tree, leaves), *d),
+                          lambda: self.eager(params, data, tree))
+        if not isinstance(found, tuple):
+            return found  # the eager pass's (value, grads)
+        program, result = found
         if not isinstance(result, tuple):
             value, grads = program.decide(result, params, flat, lambda: self.eager(params, data, tree))
             return value, _shaped(tree, grads)
@@ -142,12 +165,41 @@ class Compiled:
         grads = [leaf.grad + 0.0 for leaf in leaves]
         return (value, grads)
 
-    def _program(self, key, leaves, call, data):
-        """The program traced for arguments of this shape (traced now if there is none)."""
-        program = self.programs.get(key)
-        if program is None:
-            program = self.programs[key] = Program(self.__name__, self.has_aux, leaves(), call, data)
-        return program
+    def _run(self, key, params, flat, data, leaves, call, eager):
+        """(program, its result) from the first program of this key whose guards hold, traced now if none does;
+        past max_programs, the eager pass's result instead (with a warning, once)."""
+        key = (key, numbers_in_scope(self.loss_fn))
+        programs = self.programs.setdefault(key, [])
+        failed = None
+        for k, program in enumerate(programs):
+            result = program.run(params, flat)
+            if type(result) is Failed:
+                failed = failed or result.guard
+                continue
+            if k:
+                programs.insert(0, programs.pop(k))  # the latest path first
+            return program, result
+        if self._count() >= self.max_programs:
+            self._warn(failed, key, programs)
+            return eager()
+        program = Program(self.__name__, self.has_aux, leaves(), call, data, self.loss_fn)
+        programs.insert(0, program)
+        return program, program.run(params, flat)
+
+    def _warn(self, guard, key, programs):
+        if self.warned:
+            return
+        self.warned = True
+        if guard is not None:
+            why = f"the decision at {guard.where} (a comparison of a traced number) keeps changing"
+        elif any(k[0] == key[0] for k in self.programs if k != key):
+            why = "the numbers it reads from its scope (" + ", ".join(name for name, _ in key[1]) + ") keep changing"
+        else:
+            why = "the data shapes keep changing"
+        warnings.warn(f"autodiff.compile: {self.__name__} holds {self.max_programs} programs (max_programs) and this "
+                      f"call fits none of them, because {why}; such calls run eagerly from now on (same numbers, "
+                      f"slower). Pass compile(..., max_programs=...) for more, or take the decision out of the "
+                      f"function", RuntimeWarning, stacklevel=4)
 
     def _backward(self, call, data):
         """call(data as Values) and backward() of its loss; returns the loss as a float (and aux, with has_aux)."""
@@ -163,24 +215,28 @@ class Compiled:
     @property
     def source(self):
         """The Python code of the most recent program (to read what tracing recorded)."""
-        return next(reversed(self.programs.values())).source if self.programs else ""
+        latest = [p for programs in self.programs.values() for p in programs]
+        return max(latest, key=lambda p: p.made).source if latest else ""
 
 
 class CompiledStep(Compiled):
     """compile(fn, params): a traced loss fn(*data) whose gradients go into the parameters' .grad, like backward()."""
 
-    def __init__(self, fn, params, has_aux):
-        super().__init__(fn, has_aux)
+    def __init__(self, fn, params, has_aux, max_programs=8):
+        super().__init__(fn, has_aux, max_programs)
         self.params = params
 
     def __repr__(self):
-        return f"<compiled {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
+        return f"<compiled {self.__name__} of {len(self.params)} parameters: {self._count()} program(s)>"
 
     def __call__(self, *data: Any) -> Any:  # the loss, a float; with has_aux, (loss, aux)
         params = _floats([p.data for p in self.params], self.params)
         flat, key = _data(data)
-        program = self._program(key, lambda: self.params, lambda leaves, d: self.loss_fn(*d), data)
-        result = program.run(params, flat)
+        found = self._run(key, params, flat, data, lambda: self.params, lambda leaves, d: self.loss_fn(*d),
+                          lambda: self.eager(data))
+        if not isinstance(found, tuple) or not isinstance(found[0], Program):
+            return found  # the eager pass's loss (its gradients are in .grad)
+        program, result = found
         if not isinstance(result, tuple):
             before = [(p, p.grad if grad_computed(p) else None) for p in self.params]
             try:
@@ -203,26 +259,59 @@ class CompiledStep(Compiled):
         return self._backward(lambda d: self.loss_fn(*d), data)
 
 
+class Failed:
+    """A program's answer when one of its guards decides otherwise than the trace did (guard: that Guard)."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, guard):
+        self.guard = guard
+
+
+_made = itertools.count()
+
+
 class Program:
     """One traced graph, as straight-line Python: run(params, data) -> (value, grads, aux)."""
 
-    def __init__(self, name, has_aux, leaves, call, data):
-        with recording_on():
-            inputs = []
-            data_values = [as_values(d, inputs) for d in data]
-            out = call(leaves, data_values)
+    def __init__(self, name, has_aux, leaves, call, data, fn=None):
+        trace, swapped = Trace(), []
+        mine = set(leaves)
+        try:
+            with recording_on(), tracing_on(trace):
+                for v in [*leaves, *[v for v in values_in_scope(fn) if v not in mine]]:  # their numbers decide too
+                    if type(v) is not Constant and not isinstance(v.data, Traced):
+                        swapped.append((v, v.data))
+                        v.data = trace.number(v.data, v)
+                inputs = []
+                data_values = [as_values(d, inputs) for d in data]
+                for v in inputs:
+                    v.data = trace.number(v.data, v)
+                out = call(leaves, data_values)
+        finally:
+            for v, old in swapped:
+                v.data = old
         loss, aux = out if has_aux else (out, None)
         _check_loss(loss, name)
         aux_nodes = _nodes_of(aux, name) if has_aux else []
+        self.guards = trace.guards
+        guard_nodes = list(dict.fromkeys(n for g in self.guards for n in g.nodes()))
         loss_order = topological_order(loss) if isinstance(loss, Value) else []
-        order = topological_order(*([loss] if isinstance(loss, Value) else []), *aux_nodes) if aux_nodes else loss_order
+        extra = aux_nodes + [n for n in guard_nodes if n not in set(aux_nodes)]
+        order = topological_order(*([loss] if isinstance(loss, Value) else []), *extra) if extra else loss_order
         _check_parameters(name, leaves, loss_order, order)
+        # every other leaf is read afresh on each call (a captured Value's .data may change): inputs of the program
+        known = mine | set(inputs)
+        self.captured = [n for n in order if n.grad_fn is None and type(n) is not Constant and n not in known]
         self.aux_shape = _floats_of(aux)  # only the nesting is used: no reference to the traced graph remains
-        self.source, self.reached = _generate(loss, leaves, inputs, aux_nodes, order, loss_order)
-        self.name = name
-        mine = set(leaves)
-        self.finite_constants = finite([n.data for n in order if n.grad_fn is None and n not in mine])
-        namespace = dict(GLOBALS)
+        self.source, self.reached = _generate(loss, leaves, inputs + self.captured, aux_nodes, order, loss_order,
+                                              self.guards, guard_nodes)
+        self.name, self.made = name, next(_made)
+        for node in order:  # the graph's numbers back to floats: no Traced holds the graph (node -> number -> node)
+            if type(node.data) is Traced and type(node) is not Constant:
+                node.data = float(node.data)
+        self.finite_constants = finite([float(n.data) for n in order if type(n) is Constant])
+        namespace = dict(GLOBALS, FAILED=[Failed(g) for g in self.guards] + [Failed(None)])
         for op in {n.grad_fn for n in order if n.grad_fn is not None and not n.grad_fn.formulas}:
             namespace[_fname(op)] = _as_float(op.forward, op.name, None)
             for i, rule in enumerate(op.rules):
@@ -234,26 +323,40 @@ class Program:
             self.fn = _in_pieces(self.source, namespace, name)
 
     def run(self, params, flat):
-        """(value, grads, aux) from the program; or, where the eager engine must decide, None (an inf or nan
-        somewhere) or the arithmetic error that Python raised (an op out of its domain)."""
+        """(value, grads, aux) from the program; Failed if a guard decides otherwise than the trace; or, where the
+        eager engine must decide, None (an inf or nan somewhere) or the arithmetic error that Python raised (an op
+        out of its domain)."""
+        if self.captured:
+            flat = flat + [float(v.data) for v in self.captured]
         try:
-            value, grads, aux, check = self.fn(params, flat)
+            out = self.fn(params, flat)
         except (ArithmeticError, ValueError) as e:
             return e
+        if type(out) is Failed:
+            return out
+        value, grads, aux, check = out
         if value - value or check or sum(map(operator.sub, grads, grads)):  # x - x: 0.0 if finite, else nan
             return None  # an inf or nan somewhere: the eager engine's error, or IEEE's numbers
         return value, grads, aux
 
     def decide(self, failure, params, flat, eager):
         """Run the call eagerly (it raises the engine's error, naming the op); a program that failed where the
-        eager engine does not, with nothing infinite in it, is a bug in compile and says so."""
+        eager engine does not, with nothing infinite in it and no decision it could have taken otherwise before
+        its guards were checked, is a bug in compile and says so."""
         result = eager()
-        if failure is not None and self.finite_constants and finite(params) and finite(flat):
+        if (failure is not None and not self.guards and self.finite_constants and finite(params) and finite(flat)
+                and finite([float(v.data) for v in self.captured])):
             raise RuntimeError(f"autodiff.compile: the program traced from {self.name} failed with "
                                f"{type(failure).__name__}: {failure}, but the eager engine computes this call; "
                                f"this is a bug in autodiff.compile, please report it (to go on, call the function "
                                f"eagerly)") from failure
         return result
+
+
+def _bound(max_programs):
+    if isinstance(max_programs, bool) or not isinstance(max_programs, int) or max_programs < 1:
+        raise ValueError(f"compile: max_programs must be a whole number of at least 1, got {_show(max_programs)}")
+    return max_programs
 
 
 ONE_FUNCTION = 2_000_000  # characters: a longer program is compiled in pieces (Python's compiler needs about 80
@@ -304,7 +407,7 @@ def _check_parameters(name, leaves, loss_order, order):
         raise ValueError(f"compile: the loss of {name} does not depend on any of the {len(leaves)} parameters, so "
                          f"every gradient would be 0; compute it from them (a Value made from p.data is cut off)")
     for node in order:
-        if type(node) is Parameter and node not in mine:
+        if isinstance(node, Parameter) and node not in mine:
             label = f" {node.label!r}" if node.label else ""
             raise ValueError(f"compile: {name} reads the Parameter{label} ({node.data!r}), which is not among the "
                              f"parameters given to compile, so its gradient would be lost and its number frozen; "
@@ -312,7 +415,7 @@ def _check_parameters(name, leaves, loss_order, order):
                              f"model inside `with model.using(params):`), or use a plain Value for a constant")
 
 
-def _generate(loss, params, inputs, aux_nodes, order, loss_order):
+def _generate(loss, params, inputs, aux_nodes, order, loss_order, guards=(), guard_nodes=()):
     """The program's source: unpack the inputs, the forward pass, the backward pass, return; and which parameters
     the loss reaches.
 
@@ -327,7 +430,7 @@ def _generate(loss, params, inputs, aux_nodes, order, loss_order):
     for node in loss_order:
         if node.grad_fn is not None and any(p in wanted for p in node.parents):
             wanted.add(node)
-    roots = set(aux_nodes) | ({loss} if isinstance(loss, Value) else set())
+    roots = set(aux_nodes) | set(guard_nodes) | ({loss} if isinstance(loss, Value) else set())
     uses = {}
     for node in order:
         if node.grad_fn is not None:
@@ -352,6 +455,13 @@ def _generate(loss, params, inputs, aux_nodes, order, loss_order):
     checked, checks = [], []
     _forward_lines(outer, names, named, uses, lines, "    ", checked,
                    lambda root, k: _call(root, k, instances, names, lines, checks))
+    if guards:  # the decisions of the trace, taken again from this call's numbers: any other way, another program
+        lines.append("    try:")
+        for k, guard in enumerate(guards):
+            lines.append(f"        if not {guard.source(names.__getitem__)}:")
+            lines.append(f"            return FAILED[{k}]")
+        lines.append("    except (ArithmeticError, ValueError, TypeError):")
+        lines.append("        return FAILED[-1]")
     checked += [names[n] for n in aux_nodes if n.grad_fn is not None]
     _check_lines(checked, checks, "check", lines, "    ")
     aux = ", ".join(names[n] for n in aux_nodes)
@@ -720,7 +830,7 @@ def _nodes_of(aux, name):
 def _floats_of(aux):
     if isinstance(aux, (list, tuple)):
         return [_floats_of(a) for a in aux]
-    return aux.data if isinstance(aux, Value) else aux
+    return float(aux.data) if isinstance(aux, Value) else aux
 
 
 def _unflatten(shape, it):

@@ -18,7 +18,7 @@ import threading
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison, show,
                      undefined_derivative)
-from .grad_mode import no_grad, recording
+from .grad_mode import no_grad, recording, tracing
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -141,8 +141,10 @@ TABLE = {
 
 
 def value(x):
-    """The number inside a Value, or the number itself: what a rule's condition looks at."""
-    return x.data if isinstance(x, Value) else x
+    """The number inside a Value, or the number itself: what a rule's condition looks at (in a compile trace, a
+    number whose comparisons are guarded: the condition decides the shape of a derivative's graph)."""
+    x = x.data if isinstance(x, Value) else x
+    return x if type(x) is float or not hasattr(x, "decided") else x.decided()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ class Op:
             given = "" if self.formulas else (", one for each derivative function given to primitive(); give "
                                               "one derivative per input")
             raise TypeError(f"{self.name} takes {self.n} input(s), got {len(args)}{given}")
-        xs = [a.data if isinstance(a, Value) else real(a, self.name) for a in args]
+        xs = [_number(a.data) if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
         except (ArithmeticError, ValueError, TypeError) as e:
@@ -195,16 +197,10 @@ class Op:
             out = self.result(out, xs)
         if not any(isinstance(a, Value) for a in args):
             return out
-        if not recording.get():
-            return Value(out)
         parents = tuple(a if isinstance(a, Value) else constant(x) for a, x in zip(args, xs))
-        node = _new(Value)
-        node.data, node.grad_fn = out, self
-        if self.n <= 2:  # the parents of one and two inputs sit in the node's two slots, as the table's ops put them
-            node._x, node._y = parents if self.n == 2 else (parents[0], None)
-        else:
-            node._x, node._y = parents, None
-        return node
+        if self.n > 2:
+            return slow_node(out, self, parents)
+        return slow_node(out, self, *parents)  # one or two parents sit in the node's two slots, as in ops.py
 
     def forward_error(self, e, xs):
         error = forward_error(self.name, e, xs)
@@ -291,6 +287,26 @@ def _formula_functions(formulas, name):
 
 
 _new = object.__new__
+
+
+def slow_node(out, op, px, py=None):
+    """An op's result when a no_grad block or a compile trace is open somewhere (the ops check one number for
+    both, grad_mode.paused): a plain leaf under no_grad; in a trace, a node whose number records the decisions
+    made from it (guards.py); else an ordinary node."""
+    if not recording.get():
+        return Value(out)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x, node._y = out, op, px, py
+    trace = tracing.get()
+    if trace is not None:
+        node.data = trace.number(out, node)
+    return node
+
+
+def _number(x):
+    """A Value's number as a primitive's forward gets it: a float (in a trace, not a traced one: the op's program
+    calls the forward again on every call, so its branches are not decisions of the function)."""
+    return x if type(x) is float else float(x) if isinstance(x, float) else x
 
 
 def primitive(*derivs, name=None):

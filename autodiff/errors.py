@@ -7,6 +7,8 @@ import math
 import numbers
 import reprlib
 
+from .guards import Traced
+
 __all__ = ["DomainError", "RangeError", "show", "real", "not_a_float", "operands", "finite", "IEEE", "forward_error",
            "non_finite_result", "bad_data", "refuse_comparison", "forward_number", "undefined_derivative", "non_finite_derivative", "derivative_number"]
 
@@ -46,6 +48,9 @@ def real(x, op):
     """`x` as a float, or a TypeError that names the op and what was given instead."""
     if type(x) is float:
         return x
+    if type(x) is Traced:  # a number of a compile trace, made a constant (Value(p.data)): it must stay the same
+        x.tracer.pin(x)
+        return float(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         try:
             return float(x)

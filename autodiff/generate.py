@@ -66,7 +66,7 @@ step in backward() one more (mul's and add's are written into engine.backward it
 import math
 
 from . import grad_mode
-from .engine import TABLE, Constant, Op, Value, constant, constants, value
+from .engine import TABLE, Constant, Op, Value, constant, constants, slow_node, value
 from .errors import real
 from .floats import cos_, div_, exp_, log_, pow_, sigmoid_, sin_, sqrt_, tanh_, vpow_
 
@@ -90,8 +90,8 @@ def {f}(self):
         out = {op}.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, {op}, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, {op}, self
     return node
@@ -115,8 +115,8 @@ def {f}(self, other):
         raise {op}.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = {op}.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, {op}, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, {op}, self, other
     return node
@@ -151,8 +151,8 @@ def {f}(self, slope=0.01):
         self = constant(x)
     if not isinstance(slope, Value):
         slope = constant(y)  # the slope is an input like any other: a Constant unless it is a Value
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, {op}, self, slope)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, {op}, self, slope
     return node

@@ -1,7 +1,8 @@
 """Switching the recording of graphs off and on: `no_grad`, as in PyTorch.
 
-Every op reads this module's state: while no no_grad block is open in any thread (`paused` is 0), an op does not
-even look at `recording`, a context variable (per thread and per asyncio task) that no_grad switches off.
+Every op reads this module's state: while no no_grad block and no compile trace is open in any thread (`paused`
+is 0), an op does not even look at `recording`, a context variable (per thread and per asyncio task) that no_grad
+switches off, nor at `tracing`, the trace that autodiff.compile runs in this context (guards.py).
 """
 import contextlib
 import contextvars
@@ -9,10 +10,12 @@ import functools
 import inspect
 import threading
 
-__all__ = ["no_grad", "recording", "recording_on"]
+__all__ = ["no_grad", "recording", "recording_on", "tracing"]
 
 recording = contextvars.ContextVar("autodiff_recording", default=True)  # per thread and task: see no_grad
-paused = 0  # how many no_grad blocks are open, in any thread: while none is, no op needs to read `recording`
+tracing = contextvars.ContextVar("autodiff_tracing", default=None)  # the compile trace of this context, if any
+paused = 0  # how many no_grad blocks and traces are open, in any thread: while none is, an op reads neither
+lock = threading.Lock()
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -31,7 +34,7 @@ class no_grad(contextlib.ContextDecorator):
 
     def __enter__(self):
         global paused
-        with _lock:
+        with lock:
             paused += 1
         _saved.set(_saved.get() + (recording.get(),))
         recording.set(False)
@@ -42,7 +45,7 @@ class no_grad(contextlib.ContextDecorator):
         saved = _saved.get()
         recording.set(saved[-1])
         _saved.set(saved[:-1])
-        with _lock:
+        with lock:
             paused -= 1
         return False
 
@@ -71,7 +74,6 @@ class no_grad(contextlib.ContextDecorator):
 
 
 _saved = contextvars.ContextVar("autodiff_recording_saved", default=())  # what each open no_grad restores
-_lock = threading.Lock()
 
 
 @contextlib.contextmanager

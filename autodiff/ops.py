@@ -14,7 +14,7 @@ step in backward() one more (mul's and add's are written into engine.backward it
 import math
 
 from . import grad_mode
-from .engine import TABLE, Constant, Op, Value, constant, constants, value
+from .engine import TABLE, Constant, Op, Value, constant, constants, slow_node, value
 from .errors import real
 from .floats import cos_, div_, exp_, log_, pow_, sigmoid_, sin_, sqrt_, tanh_, vpow_
 
@@ -45,8 +45,8 @@ def add(self, other):
         raise add_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = add_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, add_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, add_op, self, other
     return node
@@ -97,8 +97,8 @@ def sub(self, other):
         raise sub_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = sub_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, sub_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, sub_op, self, other
     return node
@@ -149,8 +149,8 @@ def mul(self, other):
         raise mul_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = mul_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, mul_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, mul_op, self, other
     return node
@@ -202,8 +202,8 @@ def div(self, other):
         raise div_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = div_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, div_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, div_op, self, other
     return node
@@ -269,8 +269,8 @@ def power(self, other):
         raise power_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = power_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, power_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, power_op, self, other
     return node
@@ -326,8 +326,8 @@ def vpower(self, other):
         raise vpower_op.forward_error(e, (x, y)) from None
     if type(out) is not float or out - out:
         out = vpower_op.result(out, (x, y))
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, vpower_op, self, other)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, vpower_op, self, other
     return node
@@ -393,8 +393,8 @@ def leaky_relu(self, slope=0.01):
         self = constant(x)
     if not isinstance(slope, Value):
         slope = constant(y)  # the slope is an input like any other: a Constant unless it is a Value
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)
+    if grad_mode.paused:
+        return slow_node(out, leaky_op, self, slope)
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, leaky_op, self, slope
     return node
@@ -446,8 +446,8 @@ def neg(self):
         out = neg_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, neg_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, neg_op, self
     return node
@@ -483,8 +483,8 @@ def absolute(self):
         out = absolute_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, absolute_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, absolute_op, self
     return node
@@ -527,8 +527,8 @@ def exp(self):
         out = exp_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, exp_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, exp_op, self
     return node
@@ -565,8 +565,8 @@ def log(self):
         out = log_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, log_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, log_op, self
     return node
@@ -609,8 +609,8 @@ def sqrt(self):
         out = sqrt_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, sqrt_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, sqrt_op, self
     return node
@@ -653,8 +653,8 @@ def tanh(self):
         out = tanh_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, tanh_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, tanh_op, self
     return node
@@ -697,8 +697,8 @@ def sigmoid(self):
         out = sigmoid_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, sigmoid_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, sigmoid_op, self
     return node
@@ -741,8 +741,8 @@ def relu(self):
         out = relu_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, relu_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, relu_op, self
     return node
@@ -785,8 +785,8 @@ def sin(self):
         out = sin_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, sin_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, sin_op, self
     return node
@@ -829,8 +829,8 @@ def cos(self):
         out = cos_op.result(out, (x,))
     if not isinstance(self, Value):
         return out  # a number in, a number out
-    if grad_mode.paused and not grad_mode.recording.get():
-        return Value(out)  # under no_grad: a plain leaf, no graph
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, cos_op, self)
     node = _new(Value)
     node.data, node.grad_fn, node._x = out, cos_op, self
     return node

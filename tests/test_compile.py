@@ -199,12 +199,13 @@ def test_a_bug_in_a_generated_program_surfaces(monkeypatch):
         step([0.5])
 
 
-def test_values_captured_from_outside_are_constants_of_the_program():
+def test_values_captured_from_outside_are_read_afresh_on_every_call():
     w = Value(2.0)
     step = autodiff.compile(lambda p: p[0] * w)
     assert step([3.0]) == (6.0, [2.0])
-    w.data = 5.0  # documented: only params and data are inputs
-    assert step([3.0]) == (6.0, [2.0])
+    w.data = 5.0  # a captured Value is an input of the program: nothing captured is frozen
+    assert step([3.0]) == (15.0, [5.0])
+    assert len(step.programs) == 1 and "program(s)" in repr(step)
 
 
 @pytest.mark.parametrize("call, error, words", [
