@@ -12,13 +12,16 @@ again eagerly, alone, and its error (naming the op) says which sample it was.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import numbers
+import warnings
 from typing import Any
 
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
 from .grad_mode import recording_on
+from .guards import Trace, Traced, numbers_in_scope, tracing_on, values_in_scope
 from .errors import show
 from .functional import watch
 from .trees import as_values
@@ -83,25 +86,35 @@ class BatchStep:
         if reduce not in ("mean", "sum"):
             raise ValueError(f"compile(..., batch=True): reduce must be 'mean' or 'sum', got {show(reduce)}")
         self.fn, self.params, self.reduce, self.max_programs = fn, params, reduce, max_programs
-        self.programs = {}  # the per-sample shapes of the data -> BatchProgram (any batch size)
+        self.programs = {}  # (per-sample shapes of the data, numbers in fn's scope) -> [BatchProgram], latest first
+        self.warned = False
         self.losses = None  # the per-sample losses of the latest call
         self.__name__ = getattr(fn, "__name__", "fn")
 
     def __repr__(self):
-        return f"<batched {self.__name__} of {len(self.params)} parameters: {len(self.programs)} program(s)>"
+        return f"<batched {self.__name__} of {len(self.params)} parameters: {self._count()} program(s)>"
 
     def __call__(self, *data: Any) -> float:
-        xp, columns, n, program, arrays = self._prepare(data)
+        xp, columns, n, key, arrays = self._prepare(data)
         params = self._param_values()
-        with _quiet(xp):
-            losses, grads, check = program.fn(params, columns, n, xp, "reduce")
-        total = float(xp.sum(losses)) if _is_array(losses) and losses.ndim else float(losses) * n
-        grads = [float(g) for g in grads]
-        if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
-            losses, each = self._repaired(xp, program, params, columns, n, arrays)
+        key, programs = self._programs(key, arrays, xp)
+        program, losses = (programs[0], 0.0) if programs else (None, None)
+        if program is not None:
+            with _quiet(xp):
+                losses, grads, check, _ = program.fn(program.inputs(params), columns, n, xp, "reduce")
+        if losses is None:  # a sample decides otherwise than the trace: each sample by the program of its path
+            losses, each = self._by_path(xp, key, params, columns, n, arrays)
             total, grads = float(xp.sum(losses)), [float(g) for g in xp.sum(each, axis=0)]
+            reached = [any(r) for r in zip(*(p.reached for p in self.programs[key]))] or [g != 0 for g in grads]
+        else:
+            total = float(xp.sum(losses)) if _is_array(losses) and losses.ndim else float(losses) * n
+            grads = [float(g) for g in grads]
+            if not (math.isfinite(total) and all(map(math.isfinite, grads)) and all(_all_finite(xp, c) for c in check)):
+                losses, each = self._repaired(xp, program, params, columns, n, arrays)
+                total, grads = float(xp.sum(losses)), [float(g) for g in xp.sum(each, axis=0)]
+            reached = program.reached
         scale = 1.0 / n if self.reduce == "mean" else 1.0
-        reached = program.reached  # (a parameter the loss does not reach keeps its .grad, as in backward())
+        # (a parameter the loss does not reach keeps its .grad, as in backward())
         add_grads([p for p, r in zip(self.params, reached) if r], [g * scale for g, r in zip(grads, reached) if r])
         self.losses = _full(xp, losses, n)
         return total * scale
@@ -109,13 +122,19 @@ class BatchStep:
     def per_sample(self, *data: Any) -> tuple[Any, Any]:
         """(losses, grads): each sample's loss, shape (N,), and each sample's gradient, shape (N, number of
         parameters), in the data's array library; no .grad changes."""
-        xp, columns, n, program, arrays = self._prepare(data)
+        xp, columns, n, key, arrays = self._prepare(data)
         params = self._param_values()
-        with _quiet(xp):
-            losses, grads, check = program.fn(params, columns, n, xp, "each")
-        losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in grads], axis=1)
-        if not (_all_finite(xp, losses) and _all_finite(xp, grads) and all(_all_finite(xp, c) for c in check)):
-            losses, grads = self._repaired(xp, program, params, columns, n, arrays)
+        key, programs = self._programs(key, arrays, xp)
+        program, losses = (programs[0], 0.0) if programs else (None, None)
+        if program is not None:
+            with _quiet(xp):
+                losses, grads, check, _ = program.fn(program.inputs(params), columns, n, xp, "each")
+        if losses is None:
+            losses, grads = self._by_path(xp, key, params, columns, n, arrays)
+        else:
+            losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in grads], axis=1)
+            if not (_all_finite(xp, losses) and _all_finite(xp, grads) and all(_all_finite(xp, c) for c in check)):
+                losses, grads = self._repaired(xp, program, params, columns, n, arrays)
         self.losses = losses
         return losses, grads
 
@@ -159,16 +178,118 @@ class BatchStep:
                                  f"argument needs one entry per sample")
         if n == 0:
             raise ValueError(f"{self.__name__} (batched): the batch is empty")
-        key = tuple(tuple(a.shape[1:]) for a in arrays)
-        program = self.programs.get(key)
-        if program is None:
-            program = self.programs[key] = BatchProgram(self.fn, self.params, arrays, xp, self.__name__)
-        program.check_structure(arrays, xp)  # (once, on the first batch of more than one sample)
+        key = (tuple(tuple(a.shape[1:]) for a in arrays), numbers_in_scope(self.fn))
         columns = []
         for a in arrays:
             flat = xp.reshape(a, (n, -1))
             columns += [flat[:, j] for j in range(flat.shape[1])]
-        return xp, columns, n, program, arrays
+        return xp, columns, n, key, arrays
+
+    def _programs(self, key, arrays, xp):
+        """The programs of these data shapes (and numbers in fn's scope), latest path first: traced on sample 0 if
+        there is none yet."""
+        programs = self.programs.setdefault(key, [])
+        if not programs:
+            if self._count() >= self.max_programs:
+                return key, programs  # none: _by_path runs the samples eagerly, and says why
+            program = BatchProgram(self.fn, self.params, arrays, xp, self.__name__, 0)
+            if not programs:
+                del self.programs[key]
+            key = (key[0], numbers_in_scope(self.fn))  # what fn left in its scope (a list it appends to, say)
+            programs = self.programs.setdefault(key, [])
+            programs.insert(0, program)
+        if programs[0].check_structure(arrays, xp):  # (once, on the first batch of more than one sample)
+            del self.programs[key]
+            key = (key[0], numbers_in_scope(self.fn))
+            self.programs.setdefault(key, [])[:0] = programs
+            programs = self.programs[key]
+        return key, programs
+
+    def _count(self):
+        return sum(map(len, self.programs.values()))
+
+    @property
+    def source(self):
+        """The array code of the most recently traced program (to read what tracing recorded)."""
+        latest = [p for programs in self.programs.values() for p in programs]
+        return max(latest, key=lambda p: p.made).source if latest else ""
+
+    def _by_path(self, xp, key, params, columns, n, arrays):
+        """Each sample replayed by the program of its path (the one whose guards hold for it: traced on the first
+        sample that none fits, up to max_programs; past that, eagerly). Returns (losses, grads) per sample."""
+        programs = self.programs[key]
+        losses = xp.zeros((n,), dtype=xp.float64, device=columns[0].device if columns else None)
+        grads = xp.zeros((n, len(self.params)), dtype=xp.float64, device=losses.device)
+        left = xp.arange(n, device=losses.device)
+        failed = None
+        k = 0
+        while left.shape[0]:
+            if k == len(programs):
+                if self._count() >= self.max_programs:
+                    self._warn(failed, key)
+                    for i in [int(j) for j in left]:
+                        losses[i], grads[i, :] = self._eager_row(xp, arrays, i, grads)
+                    break
+                programs.append(BatchProgram(self.fn, self.params, arrays, xp, self.__name__, int(left[0])))
+            program = programs[k]
+            k += 1
+            cols = [c[left] for c in columns]
+            with _quiet(xp):
+                out = program.fn(program.inputs(params), cols, left.shape[0], xp, "each")
+            if out[0] is None:  # only some of these samples are on its path: those, again
+                ok = out[3]
+                failed = failed or program.guards[0]
+                mine, left = left[ok], left[~ok]
+                if not mine.shape[0]:
+                    continue
+                cols = [c[mine] for c in columns]
+                with _quiet(xp):
+                    out = program.fn(program.inputs(params), cols, mine.shape[0], xp, "each")
+            else:
+                mine, left = left, left[:0]
+            m = mine.shape[0]
+            each_loss = _full(xp, out[0], m)
+            each_grad = xp.stack([_full(xp, g, m) for g in out[1]], axis=1) if out[1] else \
+                xp.zeros((m, 0), dtype=xp.float64, device=losses.device)
+            bad = _not_finite(xp, each_loss, m) | xp.any(~xp.isfinite(each_grad), axis=1)
+            for c in out[2]:
+                bad = bad | _not_finite(xp, c, m)
+            losses[mine], grads[mine] = each_loss, each_grad
+            for i in [int(mine[j]) for j in xp.nonzero(bad)[0]]:  # not finite: the engine's error, or eager's numbers
+                losses[i], grads[i, :] = self._eager_row(xp, arrays, i, grads)
+        return losses, grads
+
+    def _eager_row(self, xp, arrays, i, like):
+        """Sample i run alone and eagerly: (its loss, its gradient as an array row); its error names the sample."""
+        sample = [_sample(xp, a, i) for a in arrays]
+        try:
+            with recording_on():
+                loss = self.fn(*as_values(sample))
+                found = backprop(topological_order(loss), {loss: 1.0}) if isinstance(loss, Value) else {}
+        except (engine.DomainError, engine.RangeError) as e:
+            raise type(e)(f"sample {i} of the batch: {e}") from None
+        index = {p: k for k, p in enumerate(self.params)}
+        row = [0.0] * len(self.params)
+        for p, g in found.items():
+            if p in index:
+                row[index[p]] = float(g)
+        return float(loss.data if isinstance(loss, Value) else loss), xp.asarray(row, dtype=xp.float64,
+                                                                                  device=like.device)
+
+    def _warn(self, guard, key):
+        if self.warned:
+            return
+        self.warned = True
+        if guard is not None:
+            why = f"the decision at {guard.where} (a comparison of a traced number) keeps changing"
+        elif any(k[0] == key[0] for k in self.programs if k != key):
+            why = "the numbers it reads from its scope (" + ", ".join(name for name, _ in key[1]) + ") keep changing"
+        else:
+            why = "the data shapes keep changing"
+        warnings.warn(f"autodiff.compile: {self.__name__} (batched) holds {self.max_programs} programs "
+                      f"(max_programs) and some samples fit none of them, because {why}; such samples run eagerly "
+                      f"from now on (same numbers, slower). Pass compile(..., max_programs=...) for more, or take "
+                      f"the decision out of the function", RuntimeWarning, stacklevel=4)
 
     def _repaired(self, xp, program, params, columns, n, arrays):
         """Some number is not finite: each sample that has one runs again alone, eagerly. Its error (the engine's,
@@ -176,73 +297,96 @@ class BatchStep:
         overflow of the batch's order of summation that eager's order avoids), its numbers are eager's.
         Returns (losses, grads) per sample, shapes (N,) and (N, P)."""
         with _quiet(xp):
-            losses, each, check = program.fn(params, columns, n, xp, "each")
+            losses, each, check, _ = program.fn(program.inputs(params), columns, n, xp, "each")
         losses, grads = _full(xp, losses, n), xp.stack([_full(xp, g, n) for g in each], axis=1)
         bad = _not_finite(xp, losses, n) | xp.any(~xp.isfinite(grads), axis=1)
         for c in check:
             bad = bad | _not_finite(xp, c, n)
-        index = {p: k for k, p in enumerate(self.params)}
         for i in [int(k) for k in xp.nonzero(bad)[0]]:
-            sample = [_sample(xp, a, i) for a in arrays]
-            try:
-                with recording_on():
-                    loss = self.fn(*as_values(sample))
-                    found = backprop(topological_order(loss), {loss: 1.0}) if isinstance(loss, Value) else {}
-            except (engine.DomainError, engine.RangeError) as e:
-                raise type(e)(f"sample {i} of the batch: {e}") from None
-            row = [0.0] * len(self.params)
-            for p, g in found.items():
-                if p in index:
-                    row[index[p]] = float(g)
-            losses[i] = float(loss.data if isinstance(loss, Value) else loss)
-            grads[i, :] = xp.asarray(row, dtype=xp.float64, device=grads.device)
+            losses[i], grads[i, :] = self._eager_row(xp, arrays, i, grads)
         return losses, grads
 
 
 class BatchProgram:
-    """One sample's graph as array code: fn(params, columns, n, xp, mode) -> (losses, param grads, check), where
-    mode "reduce" sums each grad over the batch and "each" keeps it per sample."""
+    """One sample's graph as array code: fn(inputs, columns, n, xp, mode) -> (losses, param grads, check, None),
+    where mode "reduce" sums each grad over the batch and "each" keeps it per sample; when some sample decides
+    otherwise than the trace did (a guard), (None, None, None, the samples whose guards hold) instead."""
 
-    def __init__(self, fn, params, arrays, xp, name):
-        first = self._trace(fn, arrays, xp, 0, name)
-        self.fn_, self.params, self.name = fn, params, name
-        self.signature, self.checked = _signature(*first, params), False
+    def __init__(self, fn, params, arrays, xp, name, i=0):
+        loss, inputs, order, self.guards, self.captured = self._trace(fn, params, arrays, xp, i, name)
+        self.fn_, self.params, self.name, self.sample, self.made = fn, params, name, i, next(_made)
+        self.signature, self.path, self.checked = _signature(loss, inputs, order, params), _path(self.guards, order), False
         self.check_structure(arrays, xp)
-        loss, inputs, order = first
         _check(name, params, inputs, order, loss)
-        self.source, self.reached = _generate(loss, params, inputs, order)
+        self.source, self.reached = _generate(loss, params, inputs, order, self.captured, self.guards)
+        for node in order:  # the graph's numbers back to floats: no Traced holds the graph
+            if type(node.data) is Traced and type(node) is not Constant:
+                node.data = float(node.data)
         scope = {"_is_array": _is_array}
         exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)
         self.fn = scope["make"]()
 
+    def inputs(self, params):
+        """The numbers the program reads besides the data: the parameters, then the captured Values (afresh)."""
+        return params + [float(v.data) for v in self.captured] if self.captured else params
+
     def check_structure(self, arrays, xp):
-        """The same structure for another sample (the last of the first batch of more than one), or the per-sample
-        function branches on its data, and one program cannot serve every sample."""
+        """Another sample (the last of the first batch of more than one) on the same path (the same guards) must
+        build the same graph; if not, the function decides something from its data that the guards cannot see (a
+        math function of .data), and one program cannot serve every sample."""
         n = arrays[0].shape[0]
         if self.checked or n < 2:
-            return
-        last = self._trace(self.fn_, arrays, xp, n - 1, self.name)
-        if _signature(*last, self.params) != self.signature:
+            return False
+        j = n - 1 if self.sample != n - 1 else 0
+        loss, inputs, order, guards, _ = self._trace(self.fn_, self.params, arrays, xp, j, self.name)
+        if _path(guards, order) == self.path and _signature(loss, inputs, order, self.params) != self.signature:
             raise ValueError(f"compile({self.name}, batch=True): the per-sample function builds a different graph for "
-                             f"sample {n - 1} than for sample 0 (its structure depends on the data, as with an `if` "
-                             f"on .data); one program must serve every sample: write the branch with relu, abs or "
-                             f"leaky_relu, or compile it without batch=True")
+                             f"sample {j} than for sample {self.sample}, with every comparison of a traced number "
+                             f"deciding alike: it decides from its data in a way the guards cannot see (a number "
+                             f"through a math function, float() or a conversion); use autodiff's functions "
+                             f"(autodiff.exp, ...) on the Values, or compile it without batch=True")
         self.checked = True
+        return True
 
     @staticmethod
-    def _trace(fn, arrays, xp, i, name):
-        """fn on sample i, as Values: (its loss, the Values of its data, the graph's order)."""
-        inputs = []
+    def _trace(fn, params, arrays, xp, i, name):
+        """fn on sample i, as Values, recording its decisions: (its loss, the Values of its data, the graph's order,
+        the guards, the captured leaves)."""
+        trace, swapped, inputs = Trace(), [], []
+        mine = set(params)
         try:
-            with recording_on():
-                out = fn(*as_values([_sample(xp, a, i) for a in arrays], inputs))
+            with recording_on(), tracing_on(trace):
+                for v in [*params, *[v for v in values_in_scope(fn) if v not in mine]]:
+                    if type(v) is not Constant and not isinstance(v.data, Traced):
+                        swapped.append((v, v.data))
+                        v.data = trace.number(v.data, v)
+                data = as_values([_sample(xp, a, i) for a in arrays], inputs)
+                for v in inputs:
+                    v.data = trace.number(v.data, v)
+                out = fn(*data)
         except (engine.DomainError, engine.RangeError) as e:
             raise type(e)(f"sample {i} of the batch: {e}") from None
+        finally:
+            for v, old in swapped:
+                v.data = old
         if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
             raise TypeError(f"compile({name}, batch=True): the per-sample function must return a scalar Value (the "
                             f"sample's loss), got {type(out).__name__} {show(out)}")
-        order = topological_order(out) if isinstance(out, Value) else []
-        return out, inputs, order
+        guard_nodes = list(dict.fromkeys(n for g in trace.guards for n in g.nodes()))
+        roots = ([out] if isinstance(out, Value) else []) + [n for n in guard_nodes if n is not out]
+        order = topological_order(*roots) if roots else []
+        known = mine | set(inputs)
+        captured = [n for n in order if n.grad_fn is None and type(n) is not Constant and n not in known]
+        return out, inputs, order, trace.guards, captured
+
+
+_made = itertools.count()
+
+
+def _path(guards, order):
+    """The decisions of a trace, comparable across traces: each guard's test (nodes by their place) and outcome."""
+    index = {node: k for k, node in enumerate(order)}
+    return [guard.source(lambda n: f"n{index[n]}") for guard in guards]
 
 
 def _signature(loss, inputs, order, params):
@@ -258,7 +402,7 @@ def _check(name, params, inputs, order, loss):
         raise ValueError(f"compile({name}, batch=True): the loss does not depend on any of the {len(params)} "
                          f"parameters, so every gradient would be 0")
     for node in order:
-        if type(node) is Parameter and node not in mine:
+        if isinstance(node, Parameter) and node not in mine:
             raise ValueError(f"compile({name}, batch=True): the function uses the Parameter {node!r}, which is not "
                              f"one of the parameters compiled for; pass all of them (model.parameters())")
         if node.grad_fn is not None and node.grad_fn not in KEYS:
@@ -267,7 +411,7 @@ def _check(name, params, inputs, order, loss):
                              f"to use it")
 
 
-def _generate(loss, params, inputs, order):
+def _generate(loss, params, inputs, order, captured=(), guards=()):
     """The program's source: make() returns program(P, D, N, xp, mode).
 
     A weighted sum of per-sample values with parameters as weights, c + sum_k w_k a_k (a neuron's net input), is not
@@ -287,6 +431,10 @@ def _generate(loss, params, inputs, order):
     for node in order:
         for i, p in enumerate(node.parents):
             uses.setdefault(p, []).append((node, i))
+    guard_nodes = {n for g in guards for n in g.nodes()}
+    for n in guard_nodes:  # a guard reads it: it keeps a name of its own (no matrix absorbs it)
+        uses.setdefault(n, []).append((None, -1))
+    cnum = {v: len(params) + k for k, v in enumerate(captured)}
     groups, form_of, owner = _linear_forms(order, loss, pnum, batched, uses)
     absorbed = set(owner)  # the nodes inside the sums, which the program never writes
     layers = _layers(groups, uses, pnum, owner, form_of)  # group -> (activation, the group it feeds)
@@ -301,7 +449,9 @@ def _generate(loss, params, inputs, order):
             name[node] = f"P[{pnum[node]}]"
         elif node in dnum:
             name[node] = f"D[{dnum[node]}]"
-        elif node.grad_fn is None:  # a Constant, or a captured Value: a number of the program
+        elif node in cnum:  # a captured Value, read afresh on every call
+            name[node] = f"P[{cnum[node]}]"
+        elif node.grad_fn is None:  # a Constant: a number of the program
             name[node] = _literal(node.data)
         elif node in absorbed:
             g = next((g for g, (act, _) in layers.items() if node is act[0]), None)
@@ -326,6 +476,12 @@ def _generate(loss, params, inputs, order):
             lines.append(f"        v{i} = {forward.format(x=args[0], y=args[1] if len(args) > 1 else '')}")
             if key not in PROPAGATING and key != "input":
                 checks += [a for a, p in zip(args, node.parents) if p.grad_fn is not None or p in dnum]
+
+    if guards:  # the trace's decisions, taken again for every sample: the samples that decide otherwise go elsewhere
+        tests = ", ".join(g.source(name.__getitem__, array=True) for g in guards)
+        lines.append(f"        OK = _ok([{tests}])")
+        lines.append("        if OK is not None:")
+        lines.append("            return None, None, None, OK")
 
     # the backward pass: each grad once, as the sum of its contributions, last node first
     each = {}  # node -> per-sample contributions to its grad
@@ -403,6 +559,13 @@ def _generate(loss, params, inputs, order):
         "            return xp.where(c if _is_array(c) else xp.asarray(c, device=device), _a(a), _a(b))",
         "        def _n(v):  # one number per sample",
         "            return v if _is_array(v) and v.ndim else xp.full((N,), float(v), dtype=xp.float64, device=device)",
+        "        def _b(c):  # a test's outcome as a boolean array (or 0-d array)",
+        "            return c if _is_array(c) else xp.asarray(bool(c), device=device)",
+        "        def _ok(tests):  # which samples decide as the trace did; None if all do",
+        "            ok = xp.ones((N,), dtype=xp.bool, device=device)",
+        "            for t in tests:",
+        "                ok = ok & _b(t)",
+        "            return None if bool(xp.all(ok)) else ok",
         "        def _red(g, d):  # sum over the batch of g * d",
         "            if _is_array(g) and _is_array(d) and g.ndim and d.ndim:",
         "                return xp.vecdot(g, d)",
@@ -415,8 +578,8 @@ def _generate(loss, params, inputs, order):
         "        kept.clear()  # this call's arrays stay until the next call's are made: the allocator reuses their",
         "        kept.update(locals())  # memory instead of returning it to the system and faulting it in again",
         "        if mode == 'reduce':",
-        f"            return losses, [{', '.join(f'({e})' for e in out)}], check",
-        f"        return losses, [{', '.join(f'({e})' for e in per)}], check",
+        f"            return losses, [{', '.join(f'({e})' for e in out)}], check, None",
+        f"        return losses, [{', '.join(f'({e})' for e in per)}], check, None",
         "    return program",
     ]) + "\n", [bool(reduced[p]) for p in params]
 

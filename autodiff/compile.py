@@ -183,7 +183,10 @@ class Compiled:
             self._warn(failed, key, programs)
             return eager()
         program = Program(self.__name__, self.has_aux, leaves(), call, data, self.loss_fn)
-        programs.insert(0, program)
+        if not programs:
+            del self.programs[key]
+        key = (key[0], numbers_in_scope(self.loss_fn))  # what fn left in its scope (a list it appends to, say)
+        self.programs.setdefault(key, []).insert(0, program)
         return program, program.run(params, flat)
 
     def _warn(self, guard, key, programs):

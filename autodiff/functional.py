@@ -17,7 +17,7 @@ import numbers
 from typing import Any, Callable, Sequence
 
 from .engine import ChainRule, Op, Value, backprop, topological_order
-from .grad_mode import recording_on
+from .grad_mode import recording_on, tracing
 from .errors import real, show
 from .trees import conform, describe, flatten, has_value, unflatten
 
@@ -119,14 +119,18 @@ def _live(outs, wrt):
 
 
 def _backward(order, seeds, higher):
-    """Reverse mode: one backward pass from the seeded outputs; {node: d(seeded outputs)/d(node)}."""
-    return backprop(order, dict(seeds), higher)
+    """Reverse mode: one backward pass from the seeded outputs; {node: d(seeded outputs)/d(node)}.
+
+    Inside a compile trace every derivative is a Value of the graph (as at higher order), so that the number it
+    gives is a traced number: the program computes it, and decisions made from it are guarded (guards.py)."""
+    return backprop(order, dict(seeds), higher or tracing.get() is not None)
 
 
 def _forward(order, seeds, higher):
     """Forward mode: one pass from the seeded inputs towards the outputs; {node: its tangent}. A node's tangent is
     the sum over its parents of d(node)/d(parent) (the op table's local derivative) times the parent's tangent."""
     tangents = dict(seeds)
+    higher = higher or tracing.get() is not None  # (as in _backward)
     for node in order:
         if not any(p in tangents for p in node.parents):
             continue

@@ -62,12 +62,14 @@ class Guard:
         elif self.kind == "bool":
             test = f"({left} != 0)"
         else:  # int, round, floor, ceil, trunc: the integer it gave
-            function = {"int": "trunc", "round": "round"}.get(self.kind, self.kind)
-            function = f"xp.{function}" if array else {"round": "round"}.get(function, f"math.{function}")
-            return f"({function}({left}) == {float(self.outcome)!r})"
+            function = {"int": "trunc"}.get(self.kind, self.kind)
+            if array:
+                return f"(xp.{function}(_a({left})) == {float(self.outcome)!r})"
+            function = "round" if function == "round" else f"math.{function}"
+            return f"({function}({left}) == {self.outcome!r})"
         if self.outcome:
             return test
-        return f"(~{test})" if array else f"(not {test})"
+        return f"xp.logical_not(_b({test}))" if array else f"(not {test})"
 
 
 def _walk(expr):
