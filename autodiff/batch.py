@@ -432,8 +432,8 @@ def _generate(loss, params, inputs, order, captured=(), guards=()):
         for i, p in enumerate(node.parents):
             uses.setdefault(p, []).append((node, i))
     guard_nodes = {n for g in guards for n in g.nodes()}
-    for n in guard_nodes:  # a guard reads it: it keeps a name of its own (no matrix absorbs it)
-        uses.setdefault(n, []).append((None, -1))
+    for n in guard_nodes:  # a guard reads it: it keeps a name of its own (no matrix absorbs it, no sum takes it in)
+        uses.setdefault(n, []).extend([(None, -1), (None, -1)])
     cnum = {v: len(params) + k for k, v in enumerate(captured)}
     groups, form_of, owner = _linear_forms(order, loss, pnum, batched, uses)
     absorbed = set(owner)  # the nodes inside the sums, which the program never writes

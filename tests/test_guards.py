@@ -1,0 +1,292 @@
+"""compile cannot go stale: every decision a trace made from its numbers is a guard, taken again on every call,
+and a call that decides otherwise gets a program of its own (compiled: bit for bit as eager; batched: each sample
+as eager alone, to 1e-12)."""
+import math
+import random
+import warnings
+
+import pytest
+
+import autodiff
+from autodiff import Parameter, Value
+
+np = pytest.importorskip("numpy", reason="the batched replay needs numpy: pip install -e '.[batch]'")
+pytest.importorskip("array_api_compat", reason="the batched replay needs array-api-compat: pip install -e '.[batch]'")
+
+ALPHA = 1.0  # a global number a compiled function reads
+
+
+def _eager(fn, params, *data):
+    for p in params:
+        p.grad = 0.0
+    loss = fn(*data)
+    loss.backward()
+    return loss.data, [p.grad for p in params]
+
+
+def _compiled(step, params, *data):
+    for p in params:
+        p.grad = 0.0
+    return step(*data), [p.grad for p in params]
+
+
+def test_an_if_on_data_takes_the_other_branch_when_the_data_changes():
+    p = Value(1.0)
+    fn = lambda: p * p if p.data > 0 else -p * 3  # noqa: E731
+    step = autodiff.compile(fn, [p])
+    assert _compiled(step, [p]) == (1.0, [2.0])
+    p.data = -1.0
+    assert _compiled(step, [p]) == _eager(fn, [p]) == (3.0, [-3.0])
+    p.data = 2.0
+    assert _compiled(step, [p]) == (4.0, [4.0])
+    assert repr(step).endswith("2 program(s)>")  # one per path, each kept
+
+
+def test_a_global_number_changed_between_calls_is_read_again():
+    global ALPHA
+    p = Value(2.0)
+    step = autodiff.compile(lambda: p * p * ALPHA, [p])
+    try:
+        assert step() == 4.0
+        ALPHA = 100.0
+        assert _compiled(step, [p]) == (400.0, [400.0])
+    finally:
+        ALPHA = 1.0
+    assert step() == 4.0
+
+
+def test_closure_numbers_and_lists_changed_in_place_are_read_again():
+    p = Value(2.0)
+    scale, weights = 1.0, [1.0, 2.0]
+
+    def fn():
+        return p * scale + p * weights[0] * weights[1]
+
+    step = autodiff.compile(fn, [p])
+    assert step() == 6.0
+    weights[1] = 10.0  # in place
+    assert _compiled(step, [p]) == _eager(fn, [p]) == (22.0, [11.0])
+    scale = 3.0  # noqa: F841 (read by fn through its closure)
+    assert _compiled(step, [p]) == _eager(fn, [p]) == (26.0, [13.0])
+
+
+def test_a_captured_value_that_is_not_a_parameter_is_read_afresh():
+    p, q = Value(2.0), Value(3.0)
+    step = autodiff.compile(lambda: p * q + (1.0 if q.data > 2.5 else 0.0) * p, [p])
+    assert _compiled(step, [p]) == (8.0, [4.0])
+    q.data = 1.0  # its number, and a decision made from it
+    assert _compiled(step, [p]) == (2.0, [1.0])
+    assert q.grad == 0.0  # not a parameter: no gradient
+
+
+def test_a_list_that_fn_appends_to_does_not_make_every_call_trace_again():
+    p, calls = Value(2.0), []
+
+    def fn():
+        calls.append(1)
+        return p * p
+
+    step = autodiff.compile(fn, [p])
+    for _ in range(5):
+        assert step() == 4.0
+    assert len(calls) == 1 and repr(step).endswith("1 program(s)>")
+
+
+@pytest.mark.parametrize("kink, rule", [
+    (lambda t: t.relu(), lambda z: 1.0 if z > 0 else 0.0),
+    (lambda t: abs(t), lambda z: 1.0 if z > 0 else -1.0 if z < 0 else 0.0),
+    (lambda t: t.leaky_relu(0.1), lambda z: 1.0 if z > 0 else 0.1),
+], ids=["relu", "abs", "leaky_relu"])
+def test_a_kink_inside_a_derivative_of_the_loss_follows_the_sign(kink, rule):
+    q = Parameter(1.0)
+
+    def loss(x):  # d/dt kink(t q) at t = x is q * kink'(x q): the kink is decided by the data and the parameter
+        return autodiff.grad(lambda t: kink(t * q))(x) * q + q * q
+
+    step = autodiff.compile(loss, [q])
+    for qv, x in [(1.0, 2.0), (-1.0, 2.0), (2.0, -3.0), (-2.0, -3.0), (0.5, 0.0), (1.0, 2.0)]:
+        q.data = qv
+        ref = _eager(loss, [q], Value(x))
+        assert _compiled(step, [q], x) == ref
+        assert ref[0] == pytest.approx(qv * qv * rule(x * qv) + qv * qv)
+    batched = autodiff.compile(loss, [q], batch=True)
+    xs = np.array([2.0, -3.0, 0.0, 1.5, -0.5])
+    for qv in (1.0, -1.0):
+        q.data = qv
+        losses, grads = batched.per_sample(xs)
+        for k, x in enumerate(xs):
+            value, (g,) = _eager(loss, [q], Value(float(x)))
+            assert losses[k] == pytest.approx(value, rel=1e-12, abs=1e-15)
+            assert grads[k, 0] == pytest.approx(g, rel=1e-12, abs=1e-15)
+
+
+def test_a_middle_sample_on_another_branch_gets_its_own_program():
+    w = Parameter(0.5)
+    fn = lambda x: w * x if x.data > 0 else w - 2 * x  # noqa: E731
+    step = autodiff.compile(fn, [w], batch=True)
+    losses, grads = step.per_sample(np.array([1.0, -1.0, 2.0]))
+    assert losses.tolist() == [0.5, 2.5, 1.0] and grads[:, 0].tolist() == [1.0, 1.0, 2.0]
+    w.grad = 0.0
+    assert step(np.array([1.0, -1.0, 2.0])) == pytest.approx(4.0 / 3) and w.grad == pytest.approx(4.0 / 3)
+    assert step.losses.tolist() == [0.5, 2.5, 1.0]
+
+
+def test_max_min_int_and_round_of_traced_numbers_are_guarded():
+    a, b = Value(1.0), Value(2.0)
+
+    def fn():
+        hi = max(a.data, b.data)
+        lo = min(a.data * 2, b.data)
+        picked = a if hi == a.data else b
+        return picked * lo + a * int(b.data) + b * round(a.data * 3)
+
+    step = autodiff.compile(fn, [a, b], max_programs=64)
+    rng = random.Random(0)
+    for _ in range(40):
+        a.data, b.data = rng.uniform(-3, 3), rng.uniform(-3, 3)
+        assert _compiled(step, [a, b]) == _eager(fn, [a, b])
+
+
+def _random_program(seed, n_params=3, n_data=2):
+    """A function of parameters and data with data-dependent branches: ifs on intermediate .data, a max chosen by
+    comparing .data, kinks (relu, abs, leaky_relu), and a relu's derivative inside the loss."""
+    rng = random.Random(seed)
+    steps = []
+    for _ in range(rng.randint(4, 9)):
+        kind = rng.choice(["op", "op", "if", "max", "kink", "grad"])
+        steps.append((kind, rng.randrange(100), rng.randrange(100), rng.uniform(-1, 1), rng.choice("+-*")))
+
+    def fn(params, data):
+        vals = list(params) + list(data)
+        for kind, i, j, c, sym in steps:
+            u, v = vals[i % len(vals)], vals[j % len(vals)]
+            if kind == "op":
+                new = u + v if sym == "+" else u - v if sym == "-" else u * v * 0.5
+            elif kind == "if":
+                new = u * 2 + c if u.data > c else v - u * c
+            elif kind == "max":
+                new = (u if u.data >= v.data else v) * 1.5
+            elif kind == "kink":
+                new = [u.relu(), abs(u), u.leaky_relu(0.2)][i % 3] + v * c
+            else:
+                new = autodiff.grad(lambda t, u=u: (t * u).relu())(c) * v  # a kink inside a derivative
+            vals.append(new.tanh() if abs(new.data) > 50 else new)
+        return vals[-1] + sum(p * p for p in params) * 0.01
+
+    return fn
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_branchy_programs_compiled_equal_eager_bit_for_bit(seed):
+    fn = _random_program(seed)
+    params = [Parameter(0.0) for _ in range(3)]
+    step = autodiff.compile(lambda x0, x1: fn(params, [x0, x1]), params, max_programs=256)
+    rng = random.Random(100 + seed)
+    for _ in range(25):
+        for p in params:
+            p.data = rng.uniform(-2, 2)
+        x0, x1 = rng.uniform(-2, 2), rng.uniform(-2, 2)
+        assert _compiled(step, params, x0, x1) == _eager(lambda a, b: fn(params, [a, b]), params, Value(x0), Value(x1))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_branchy_programs_batched_equal_eager_sample_by_sample(seed):
+    fn = _random_program(seed)
+    params = [Parameter(0.0) for _ in range(3)]
+    step = autodiff.compile(lambda x: fn(params, x), params, batch=True, max_programs=256)
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        for p in params:
+            p.data = float(rng.uniform(-2, 2))
+        X = rng.uniform(-2, 2, size=(30, 2))
+        losses, grads = step.per_sample(X)
+        for k, x in enumerate(X):
+            value, g = _eager(lambda a, b: fn(params, [a, b]), params, Value(float(x[0])), Value(float(x[1])))
+            assert losses[k] == pytest.approx(value, rel=1e-12, abs=1e-13)
+            assert grads[k].tolist() == pytest.approx(g, rel=1e-12, abs=1e-13)
+
+
+def test_past_max_programs_calls_run_eagerly_and_the_warning_names_the_line():
+    r = Value(0.0)
+    fn = lambda: r * 2 if int(r.data) % 3 else r * 3  # noqa: E731
+    line = test_past_max_programs_calls_run_eagerly_and_the_warning_names_the_line.__code__.co_firstlineno + 2
+    step = autodiff.compile(fn, [r], max_programs=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in range(7):
+            r.data = float(k)
+            assert _compiled(step, [r]) == _eager(fn, [r])
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1  # once
+    assert f"test_guards.py:{line}" in messages[0] and "max_programs" in messages[0]
+    assert repr(step).endswith("2 program(s)>")
+
+
+def test_the_warning_says_data_shapes_when_shapes_keep_changing():
+    p = Value(1.0)
+    step = autodiff.compile(lambda xs: p * sum(xs), [p], max_programs=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert step([1.0]) == 1.0 and step([1.0, 2.0]) == 3.0 and step([1.0, 2.0, 3.0]) == 6.0
+    assert len(caught) == 1 and "data shapes" in str(caught[0].message)
+
+
+def test_the_batched_replay_has_the_same_bound_and_warning():
+    r = Parameter(1.0)
+    fn = lambda x: r * x if int(x.data) % 3 == 0 else r * 2 * x  # noqa: E731
+    step = autodiff.compile(fn, [r], batch=True, max_programs=1)
+    with pytest.warns(RuntimeWarning, match="test_guards.py"):
+        losses, grads = step.per_sample(np.arange(6.0))
+    assert losses.tolist() == [fn(Value(float(x))).data for x in range(6)]
+    assert grads[:, 0].tolist() == [0.0, 2.0, 4.0, 3.0, 8.0, 10.0]
+
+
+def test_max_programs_must_be_a_positive_whole_number():
+    p = Value(1.0)
+    for bad in (0, -1, 2.5, True, "8"):
+        with pytest.raises(ValueError, match="max_programs"):
+            autodiff.compile(lambda: p * p, [p], max_programs=bad)
+
+
+def test_a_captured_parameter_of_any_subclass_is_refused():
+    class Weight(Parameter):
+        __slots__ = ()
+
+    p, stray = Parameter(1.0), Weight(2.0)
+    with pytest.raises(ValueError, match="not among the parameters"):
+        autodiff.compile(lambda: p * stray, [p])()
+    with pytest.raises(ValueError, match="not one of the parameters"):
+        autodiff.compile(lambda x: p * stray * x, [p], batch=True)(np.ones(3))
+
+
+def test_data_read_from_the_enclosing_scope_traces_as_fast_as_data_passed_in():
+    from nn import MLP, hinge_loss
+    model = MLP(2, [8, 1], seed=0)
+    X = [[0.1 * k, -0.2 * k] for k in range(12)]
+    y = [1.0 if k % 2 else -1.0 for k in range(12)]
+    by_arguments = autodiff.compile(lambda X, y: hinge_loss([model(x)[0] for x in X], y), model)
+    from_scope = autodiff.compile(lambda: hinge_loss([model([Value(a) for a in x])[0] for x in X], y), model)
+    assert by_arguments(X, y) == from_scope()
+    # one sample's pass is a function called per sample in both (the labels, constants here, make two kinds)
+    assert by_arguments.source.count("def f") == 1 and from_scope.source.count("def f") == 2
+    assert len(from_scope.source) < 1.5 * len(by_arguments.source)
+    X[3][0] = 5.0  # in place: read again
+    assert from_scope() == by_arguments(X, y)
+
+
+def test_a_traced_number_made_a_constant_is_pinned():
+    p, q = Value(2.0), Value(3.0)
+    step = autodiff.compile(lambda: p * Value(q.data) + p * q.data, [p])
+    assert step() == 12.0
+    q.data = 5.0
+    assert _compiled(step, [p]) == (20.0, [10.0])
+
+
+def test_a_math_function_of_a_traced_number_leaves_the_guards_reach_as_documented():
+    import inspect
+    from autodiff import guards
+    doc = inspect.getdoc(guards) + inspect.getdoc(autodiff.compile)
+    assert "math function" in doc and "autodiff.exp" in doc
+    p = Value(1.0)
+    step = autodiff.compile(lambda: p * 2 if math.exp(p.data) > 2 else p * 3, [p])
+    assert step() == 2.0  # decided through math.exp: a plain float, so not guarded (as the docs say)
