@@ -21,7 +21,7 @@ from typing import Any
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
 from .grad_mode import recording_on
-from .guards import Trace, Traced, numbers_in_scope, tracing_on, values_in_scope
+from .guards import Trace, Traced, gc_paused, numbers_in_scope, tracing_on, values_in_scope
 from .errors import show
 from .functional import watch
 from .trees import as_values
@@ -192,7 +192,8 @@ class BatchStep:
         if not programs:
             if self._count() >= self.max_programs:
                 return key, programs  # none: _by_path runs the samples eagerly, and says why
-            program = BatchProgram(self.fn, self.params, arrays, xp, self.__name__, 0)
+            with gc_paused():
+                program = BatchProgram(self.fn, self.params, arrays, xp, self.__name__, 0)
             if not programs:
                 del self.programs[key]
             key = (key[0], numbers_in_scope(self.fn))  # what fn left in its scope (a list it appends to, say)
@@ -230,7 +231,8 @@ class BatchStep:
                     for i in [int(j) for j in left]:
                         losses[i], grads[i, :] = self._eager_row(xp, arrays, i, grads)
                     break
-                programs.append(BatchProgram(self.fn, self.params, arrays, xp, self.__name__, int(left[0])))
+                with gc_paused():
+                    programs.append(BatchProgram(self.fn, self.params, arrays, xp, self.__name__, int(left[0])))
             program = programs[k]
             k += 1
             cols = [c[left] for c in columns]
@@ -320,7 +322,7 @@ class BatchProgram:
         _check(name, params, inputs, order, loss)
         self.source, self.reached = _generate(loss, params, inputs, order, self.captured, self.guards)
         for node in order:  # the graph's numbers back to floats: no Traced holds the graph
-            if type(node.data) is Traced and type(node) is not Constant:
+            if isinstance(node.data, Traced) and type(node) is not Constant:
                 node.data = float(node.data)
         scope = {"_is_array": _is_array}
         exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)

@@ -24,7 +24,7 @@ from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
 from .floats import pow_, sigmoid_, vpow_
 from .grad_mode import recording_on
-from .guards import Trace, Traced, numbers_in_scope, tracing_on, values_in_scope
+from .guards import Trace, Traced, gc_paused, numbers_in_scope, tracing_on, values_in_scope
 from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -182,7 +182,8 @@ class Compiled:
         if self._count() >= self.max_programs:
             self._warn(failed, key, programs)
             return eager()
-        program = Program(self.__name__, self.has_aux, leaves(), call, data, self.loss_fn)
+        with gc_paused():
+            program = Program(self.__name__, self.has_aux, leaves(), call, data, self.loss_fn)
         if not programs:
             del self.programs[key]
         key = (key[0], numbers_in_scope(self.loss_fn))  # what fn left in its scope (a list it appends to, say)
@@ -311,7 +312,7 @@ class Program:
                                               self.guards, guard_nodes)
         self.name, self.made = name, next(_made)
         for node in order:  # the graph's numbers back to floats: no Traced holds the graph (node -> number -> node)
-            if type(node.data) is Traced and type(node) is not Constant:
+            if isinstance(node.data, Traced) and type(node) is not Constant:
                 node.data = float(node.data)
         self.finite_constants = finite([float(n.data) for n in order if type(n) is Constant])
         namespace = dict(GLOBALS, FAILED=[Failed(g) for g in self.guards] + [Failed(None)])
@@ -429,17 +430,19 @@ def _generate(loss, params, inputs, aux_nodes, order, loss_order, guards=(), gua
     batch) is written once, as a function for its forward and one for its backward, called once per sample.
     """
     index = {p: i for i, p in enumerate(params)}
+    par, uses = {}, {}  # each op node's parents (read once: the walks below read them many times); their uses
+    for node in order:
+        op = node.grad_fn
+        if op is not None:
+            ps = par[node] = (node._x, node._y) if op.n == 2 else (node._x,) if op.n == 1 else node._x
+            for p in ps:
+                uses[p] = uses.get(p, 0) + 1
     wanted = set(params)  # the nodes with a path to a parameter: the backward pass runs through these only
     for node in loss_order:
-        if node.grad_fn is not None and any(p in wanted for p in node.parents):
+        if node in par and any(p in wanted for p in par[node]):
             wanted.add(node)
     roots = set(aux_nodes) | set(guard_nodes) | ({loss} if isinstance(loss, Value) else set())
-    uses = {}
-    for node in order:
-        if node.grad_fn is not None:
-            for p in node.parents:
-                uses[p] = uses.get(p, 0) + 1
-    instances, classes = _instances(loss_order, index, set(inputs), uses, roots)
+    instances, classes = _instances(loss_order, index, set(inputs), uses, roots, par)
     inside = {n for root, (_, nodes, _) in instances.items() for n in nodes if n is not root}
     outer = [n for n in order if n not in inside]
     named = _needs(outer + [n for cls in classes for n in cls["template"][1]], wanted, roots)
@@ -607,7 +610,7 @@ def _call(root, k, instances, names, lines, checks):
 
 # ----- repeated pieces of graph -------------------------------------------------------------------------------------
 
-def _instances(loss_order, index, inputs, uses, roots):
+def _instances(loss_order, index, inputs, uses, roots, par):
     """Pieces of the graph that repeat: {root: (class, its op nodes in order, its data inputs)}, and the classes.
 
     A piece is every op node an output depends on that nothing outside it uses; its inputs are parameters, data
@@ -622,7 +625,7 @@ def _instances(loss_order, index, inputs, uses, roots):
         elif op.n == 2:
             key = (op, sig[node._x], sig[node._y])
         else:
-            key = (op, *[sig[p] for p in node.parents])
+            key = (op, *[sig[p] for p in par[node]])
         s = sig[node] = table.setdefault(key, len(table))
         count[s] = count.get(s, 0) + 1
     instances, classes, forms = {}, [], {}
@@ -647,8 +650,8 @@ def _instances(loss_order, index, inputs, uses, roots):
             expected.discard(n)
             nodes.append(n)
             budget -= 1
-            for p in n.parents:
-                if p.grad_fn is not None:
+            for p in par[n]:
+                if p in par:
                     internal[p] = internal.get(p, 0) + 1
                     expected.add(p)
         if expected or len(nodes) < 8 or any(internal[n] != uses[n] or n in roots for n in nodes[1:]):
@@ -657,7 +660,7 @@ def _instances(loss_order, index, inputs, uses, roots):
         local, slots, form = {}, {}, []  # the piece written out: op, then its inputs (a node of the piece by its
         for n in nodes:                  # number, a parameter by -1 - its index, data and numbers as tuples)
             form.append(n.grad_fn)
-            for p in n.parents:
+            for p in par[n]:
                 r = local.get(p)
                 if r is None:
                     r = (-1 - index[p] if p in index else ("d", slots.setdefault(p, len(slots))) if p in inputs

@@ -463,17 +463,22 @@ def topological_order(*roots):
     """Every node the roots depend on, each after its parents, each once: an iterative depth-first walk, parents
     in order (the first root's nodes first, in its own order)."""
     order, seen, stack = [], set(), list(reversed(roots))
+    pop, visit, finish = stack.pop, seen.add, order.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is _DONE:  # back from the parents of the node beneath: its place in the order is here
-            order.append(stack.pop())
+            finish(pop())
         elif node not in seen:
-            seen.add(node)
-            parents = node.parents
-            if parents:  # come back to it after its parents (pushed last first, so that they pop in order)
-                stack += (node, _DONE, *reversed(parents))
+            visit(node)
+            op = node.grad_fn  # come back to it after its parents (pushed last first, so that they pop in order)
+            if op is None:
+                finish(node)
+            elif op.n == 2:
+                stack += (node, _DONE, node._y, node._x)
+            elif op.n == 1:
+                stack += (node, _DONE, node._x)
             else:
-                order.append(node)
+                stack += (node, _DONE, *reversed(node._x))
     return order
 
 

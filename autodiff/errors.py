@@ -48,7 +48,7 @@ def real(x, op):
     """`x` as a float, or a TypeError that names the op and what was given instead."""
     if type(x) is float:
         return x
-    if type(x) is Traced:  # a number of a compile trace, made a constant (Value(p.data)): it must stay the same
+    if isinstance(x, Traced):  # a number of a compile trace, made a constant (Value(p.data)): it must stay the same
         x.tracer.pin(x)
         return float(x)
     if isinstance(x, numbers.Real) and not isinstance(x, bool):

@@ -19,6 +19,8 @@ numbers), are part of what a trace assumed too: `scope_of(fn)` reads them, and a
 again.
 """
 import contextlib
+import functools
+import gc
 import math
 import numbers
 import os
@@ -51,7 +53,7 @@ class Guard:
 
     def nodes(self):
         """The graph's Values the guard reads."""
-        return [e[1] for e in _walk(self.left) + _walk(self.right) if e[0] == "node"]
+        return [e for e in _walk(self.left) + _walk(self.right) if type(e) is not float]
 
     def source(self, name, array=False):
         """The guard's test as Python, true when the decision comes out as in the trace: `name(node)` names a
@@ -73,25 +75,23 @@ class Guard:
 
 
 def _walk(expr):
+    """The leaves of an expression: Values (a node's number) and floats (constants)."""
     out, stack = [], [expr]
     while stack:
         e = stack.pop()
-        if e is None:
-            continue
-        if e[0] in ("node", "num"):
-            out.append(e)
-        else:
+        if type(e) is tuple:
             stack.extend(e[1:])
+        elif e is not None:
+            out.append(e)
     return out
 
 
 def _source(expr, name):
+    if type(expr) is float:
+        return repr(expr) if math.isfinite(expr) else "inf" if expr > 0 else "(-inf)" if expr < 0 else "nan"
+    if type(expr) is not tuple:
+        return name(expr)  # a Value: the program's name for its number
     kind = expr[0]
-    if kind == "node":
-        return name(expr[1])
-    if kind == "num":
-        x = expr[1]
-        return repr(x) if math.isfinite(x) else "inf" if x > 0 else "(-inf)" if x < 0 else "nan"
     if kind == "neg":
         return f"(-{_source(expr[1], name)})"
     if kind == "abs":
@@ -108,7 +108,9 @@ class Trace:
 
     def number(self, x, node):
         """The number of a Value of the trace, as a Traced that knows its node."""
-        return Traced(x, ("node", node), self)
+        t = _float(Traced, x)
+        t.expr, t.tracer = node, self
+        return t
 
     def record(self, kind, left, right, outcome, forced):
         frame = sys._getframe(2)  # the caller of the comparison
@@ -122,7 +124,7 @@ class Trace:
     def pin(self, t):
         """A traced number made into a constant (Value(p.data), p * q.data): it must stay the same number."""
         if self.active and tracing.get() is self:
-            self.guards.append(Guard("==", t.expr, ("num", float(t)), True, _where()))
+            self.guards.append(Guard("==", t.expr, float(t), True, _where()))
 
 
 def _where():
@@ -150,9 +152,32 @@ def tracing_on(trace):
         trace.active = False
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cyclic garbage collector off while a trace is made and written out (and back on after, if it was
+    on): a trace makes a graph's worth of objects at once, which the collector would scan again and again for
+    nothing (a third of the time of a trace). The engine itself never switches it off."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+_float = float.__new__
+
+
 def _expr(x):
     """The expression of an operand: a Traced's own, or a plain number's."""
-    return x.expr if type(x) is Traced else ("num", float(x))
+    return x.expr if isinstance(x, Traced) else float(x)
+
+
+def _traced(x, expr, tracer, cls):
+    t = _float(cls, x)
+    t.expr, t.tracer = expr, tracer
+    return t
 
 
 def _arith(kind, reflected=False):
@@ -161,10 +186,12 @@ def _arith(kind, reflected=False):
 
     def op(self, other):
         r = base(self, other)
-        if r is NotImplemented or type(r) is not float or not self.live(sys._getframe(1)):
+        if type(r) is not float or not self.tracer.active:
             return r
+        if not self.forced and sys._getframe(1).f_code.co_filename in INTERNAL:
+            return r  # the engine's own arithmetic: its program replays it
         a, b = (_expr(other), self.expr) if reflected else (self.expr, _expr(other))
-        return Traced(r, (symbol, a, b), self.tracer, self.forced)
+        return _traced(r, (symbol, a, b), self.tracer, type(self))
     op.__name__ = f"__{'r' if reflected else ''}{kind}__"
     return op
 
@@ -198,14 +225,12 @@ def _integer(kind):
 
 
 class Traced(float):
-    """A number of a traced Value, or computed from one: a float that records the decisions made from it."""
+    """A number of a traced Value, or computed from one: a float that records the decisions made from it.
 
-    __slots__ = ("expr", "tracer", "forced")
+    .expr is what it is in the graph's terms: a Value (that node's number), a float (a constant), or (op, a, b)."""
 
-    def __new__(cls, value, expr, tracer, forced=False):
-        self = float.__new__(cls, value)
-        self.expr, self.tracer, self.forced = expr, tracer, forced
-        return self
+    __slots__ = ("expr", "tracer")
+    forced = False  # (Decided: recorded even when the engine's own code decides)
 
     def live(self, frame):
         """Whether arithmetic made in this frame is followed (the engine's own is not: its program replays it)."""
@@ -213,7 +238,7 @@ class Traced(float):
 
     def decided(self):
         """This number, as an op's local derivative reads it for a condition (engine.value): recorded always."""
-        return Traced(self, self.expr, self.tracer, True)
+        return _traced(self, self.expr, self.tracer, Decided)
 
     __add__, __radd__ = _arith("add"), _arith("add", True)
     __sub__, __rsub__ = _arith("sub"), _arith("sub", True)
@@ -229,14 +254,14 @@ class Traced(float):
 
     def __neg__(self):
         r = float.__neg__(self)
-        return Traced(r, ("neg", self.expr), self.tracer, self.forced) if self.live(sys._getframe(1)) else r
+        return _traced(r, ("neg", self.expr), self.tracer, type(self)) if self.live(sys._getframe(1)) else r
 
     def __pos__(self):
         return self
 
     def __abs__(self):
         r = float.__abs__(self)
-        return Traced(r, ("abs", self.expr), self.tracer, self.forced) if self.live(sys._getframe(1)) else r
+        return _traced(r, ("abs", self.expr), self.tracer, type(self)) if self.live(sys._getframe(1)) else r
 
     def __bool__(self):
         r = float.__ne__(self, 0.0)
@@ -246,6 +271,13 @@ class Traced(float):
 
     def __reduce__(self):  # a copy or pickle of a traced number is the number
         return float, (float(self),)
+
+
+class Decided(Traced):
+    """A traced number read by an op's local derivative for its condition: its decisions are recorded."""
+
+    __slots__ = ()
+    forced = True
 
 
 # ----- what the function reads from its scope ------------------------------------------------------------------
@@ -263,16 +295,22 @@ def scope_of(fn):
             out.append((name, cell.cell_contents))
         except ValueError:  # a cell not filled yet
             pass
+    scope = getattr(fn, "__globals__", {})
+    for name in _global_names(code):
+        if name in scope:
+            out.append((name, scope[name]))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _global_names(code):
+    """The names a code object (and the code objects inside it) looks up, once each, in order."""
     names, stack = [], [code]
     while stack:
         c = stack.pop()
         names += c.co_names
         stack += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-    scope = getattr(fn, "__globals__", {})
-    for name in dict.fromkeys(names):
-        if name in scope:
-            out.append((name, scope[name]))
-    return out
+    return tuple(dict.fromkeys(names))
 
 
 _NAN = ("nan",)  # nan is not equal to itself: a snapshot holds this marker instead, so that it compares equal
