@@ -7,8 +7,8 @@ local-gradients engine, with the garbage collector on and off.
     .venv/bin/python -m demos.benchmark            # the full run (about 11 minutes on 2 cores): writes
                                                    # demos/benchmark_results.md and the README's table
     .venv/bin/python -m demos.benchmark --quick    # about a minute; prints, and writes only with --results
-    .venv/bin/python -m demos.benchmark --against REV   # eager W1 and W6, this checkout against git revision REV,
-                                                        # interleaved in one run (about 4 minutes); prints only
+    .venv/bin/python -m demos.benchmark --against REV   # W1 and W6, eager and compiled, this checkout against git
+                                                        # revision REV, interleaved in one run (about 6 minutes)
 
 Install the engines compared with: .venv/bin/pip install -e '.[bench]'. Each engine is checked to compute the same loss and
 gradients as autodiff before it is timed.
@@ -30,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["autodiff", "autodiff-compiled", "micrograd", "torch", "local", "torch-vectorized", "autodiff-batched",
            "autodiff-batched-torch"]
-NAMES = {"autodiff": "autodiff", "autodiff-compiled": "autodiff compiled", "micrograd": "micrograd 0.1.0",
+NAMES = {"autodiff": "autodiff", "autodiff-compiled": "autodiff compiled",
+         "autodiff-compiled-scope": "autodiff compiled, data from the enclosing scope", "micrograd": "micrograd 0.1.0",
          "torch": "PyTorch 0-d tensors", "local": "local-gradients engine",
          "torch-vectorized": "PyTorch vectorized (nn.Linear)", "autodiff-batched": "autodiff batched (numpy)",
          "autodiff-batched-torch": "autodiff batched (torch tensors)"}
@@ -77,17 +78,25 @@ def w1_autodiff(weights, X, y, steps):
     return out, times
 
 
-def w1_compiled(weights, X, y, steps):
-    """autodiff.compile by reference: the training step as one writes it for backward(), traced once."""
+def w1_compiled(weights, X, y, steps, scope=False):
+    """autodiff.compile by reference: the training step as one writes it for backward(), traced once; with
+    scope=True, the data read from the enclosing scope (each point made a Value inside the function) instead of
+    passed as arguments."""
     import resource
 
     import autodiff
+    from autodiff import Value
     from nn import MLP, SGD, hinge_loss
     model = MLP(2, [16, 16, 1], seed=0)
     model.load_state_dict(dict(zip(model.state_dict(), weights)))
     opt = SGD(model.parameters(), lr=0.1)
-    step = autodiff.compile(lambda X, y: hinge_loss([model(x)[0] for x in X], y) +
-                            1e-4 * sum(p * p for p in model.parameters()), model)
+    if scope:
+        fn = autodiff.compile(lambda: hinge_loss([model([Value(a) for a in x])[0] for x in X], y) +
+                              1e-4 * sum(p * p for p in model.parameters()), model)
+        step = lambda X, y: fn()  # noqa: E731
+    else:
+        step = autodiff.compile(lambda X, y: hinge_loss([model(x)[0] for x in X], y) +
+                                1e-4 * sum(p * p for p in model.parameters()), model)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
     loss = step(X, y)  # the first call traces and compiles
@@ -571,8 +580,8 @@ def worker(engine, workload, size):
         trace = None
         if engine == "autodiff":
             (loss, grads), times = w1_autodiff(weights, X, y, size)
-        elif engine == "autodiff-compiled":
-            (loss, grads), times, trace = w1_compiled(weights, X, y, size)
+        elif engine in ("autodiff-compiled", "autodiff-compiled-scope"):
+            (loss, grads), times, trace = w1_compiled(weights, X, y, size, scope=engine.endswith("scope"))
         elif engine == "torch":
             (loss, grads), times = w1_torch(weights, X, y, size)
         else:
@@ -660,9 +669,11 @@ W7_ENGINES = ["torch-vectorized", "autodiff-batched", "autodiff-batched-torch", 
 
 
 def run_worker(engine, workload, size, timeout, root=ROOT):
-    cmd = [sys.executable, "-m", "demos.benchmark", "--worker", engine, workload, str(size)]
-    try:  # run from root, whose autodiff comes first on the path (the current directory does)
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=timeout)
+    """One measurement in a fresh process: this file's workloads, on the autodiff and nn of `root`."""
+    cmd = [sys.executable, str(ROOT / "demos" / "benchmark.py"), "--worker", engine, workload, str(size)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"took more than {timeout} s"}
     if done.returncode != 0:
@@ -833,37 +844,53 @@ def batch_table(rows, results, skipped):
 
 
 def against(rev, rounds, progress=print):
-    """Eager autodiff at this checkout and at git revision `rev` (a worktree of its own), W1 and W6 interleaved
-    round by round with the engine each is a ratio to: [(workload, rev's ratio, this checkout's, this / rev)]."""
+    """autodiff at this checkout and at git revision `rev` (a worktree of its own), interleaved round by round with
+    the engine each is a ratio to, on the same workload code (this file's): eager W1 and W6, and W1 compiled with
+    the data passed as arguments and read from the enclosing scope (the replay, and the first call that traces).
+    Returns [(row, rev's, this checkout's, this / rev)]."""
     import tempfile
+    jobs = [("W1", 3, "micrograd", "autodiff"), ("W6", 4, "local", "autodiff"),
+            ("W1", 3, "micrograd", "autodiff-compiled"), ("W1", 3, "micrograd", "autodiff-compiled-scope")]
+    times, traces = {}, {}  # (workload, engine, who) -> [seconds per round]; compiled: first calls
     with tempfile.TemporaryDirectory() as tmp:
         other = Path(tmp) / "other"
         subprocess.run(["git", "worktree", "add", "--detach", str(other), rev], cwd=ROOT, check=True,
                        capture_output=True)
         try:
             trees = {rev: other, "this checkout": ROOT}
-            jobs = [(w, size, base) for w, size, base in (("W1", 3, "micrograd"), ("W6", 4, "local"))]
-            times = {}  # (workload, who) -> [seconds per round]
             rng = random.Random(0)
             for r in range(rounds):
-                runs = [(w, size, who, engine, root) for w, size, base in jobs
-                        for who, engine, root in [(base, base, ROOT)] + [(k, "autodiff", t) for k, t in trees.items()]]
+                runs = {(w, size, base, base, "base", ROOT) for w, size, base, _ in jobs}
+                runs |= {(w, size, engine, engine, who, t) for w, size, _, engine in jobs for who, t in trees.items()}
+                runs = sorted(runs, key=str)
                 rng.shuffle(runs)
-                for w, size, who, engine, root in runs:
+                for w, size, engine, _, who, root in runs:
                     res = run_worker(engine, w, size, 900, root)
                     if res.get("error") or not res["ok"]:
-                        raise SystemExit(f"{w} {who}: {res.get('error') or 'a wrong result'}")
-                    times.setdefault((w, who), []).append(res["seconds"])
-                    progress(f"round {r + 1}/{rounds} {w} {who}: {res['seconds'] * 1000:.1f} ms")
+                        raise SystemExit(f"{w} {engine} at {who}: {res.get('error') or 'a wrong result'}")
+                    times.setdefault((w, engine, who), []).append(res["seconds"])
+                    if res.get("trace"):
+                        traces.setdefault((w, engine, who), []).append(res["trace"]["seconds"])
+                    progress(f"round {r + 1}/{rounds} {w} {NAMES[engine]} ({who}): {res['seconds'] * 1000:.1f} ms")
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, capture_output=True)
 
     def ratio(a, b):
         qs = [x / y for x, y in zip(a, b)]
         return f"{statistics.median(qs):.3g}x ({min(qs):.3g}-{max(qs):.3g})"
-    return [(f"{w} (autodiff / {NAMES[base]})", ratio(times[w, rev], times[w, base]),
-             ratio(times[w, "this checkout"], times[w, base]), ratio(times[w, "this checkout"], times[w, rev]))
-            for w, _, base in jobs]
+    rows = []
+    for w, _, base, engine in jobs:
+        mine, theirs = times[w, engine, "this checkout"], times[w, engine, rev]
+        base_times = times[w, base, "base"]
+        rows.append((f"{w} {NAMES[engine]} / {NAMES[base]}", ratio(theirs, base_times), ratio(mine, base_times),
+                     ratio(mine, theirs)))
+        if (w, engine, rev) in traces:  # the first call, in eager steps of the same tree and round
+            steps = {who: [t / e for t, e in zip(traces[w, engine, who], times[w, "autodiff", who])] for who in trees}
+            rows.append((f"{w} {NAMES[engine]}: first call (traces), in eager steps",
+                         *[f"{statistics.median(steps[who]):.3g} ({min(steps[who]):.3g}-{max(steps[who]):.3g})"
+                           for who in (rev, "this checkout")],
+                         ratio(traces[w, engine, "this checkout"], traces[w, engine, rev])))
+    return rows
 
 
 def update_readme(readme, tbl):
@@ -887,8 +914,8 @@ def main(argv=None):
                    help="where to write the report (default: demos/benchmark_results.md after a full run)")
     p.add_argument("--readme", type=Path, default=None,
                    help="a README whose Performance table to update (default: README.md after a full run)")
-    p.add_argument("--against", metavar="REV", help="time eager W1 and W6 at this checkout and at git revision REV "
-                   "in one interleaved run (about 4 minutes with 5 rounds), and print the ratios")
+    p.add_argument("--against", metavar="REV", help="time W1 and W6 (eager, and W1 compiled) at this checkout and at "
+                   "git revision REV in one interleaved run (about 6 minutes with 5 rounds), and print the ratios")
     p.add_argument("--worker", nargs=3, metavar=("ENGINE", "WORKLOAD", "SIZE"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:

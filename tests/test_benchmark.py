@@ -69,12 +69,17 @@ def test_against_a_revision_runs_both_trees_interleaved_and_removes_its_worktree
     def fake(engine, workload, size, timeout, root=ROOT):
         seen.append((engine, workload, Path(root)))
         assert (Path(root) / "autodiff" / "engine.py").exists()
-        return {"seconds": {"micrograd": 1.0, "local": 2.0}.get(engine, 0.5 if root == ROOT else 0.25), "ok": True}
+        mine = Path(root) == ROOT
+        seconds = {"micrograd": 1.0, "local": 2.0}.get(engine, 0.5 if mine else 0.25)
+        trace = {"seconds": 1.5 if mine else 1.0} if engine.startswith("autodiff-compiled") else None
+        return {"seconds": seconds, "ok": True, "trace": trace}
 
     monkeypatch.setattr(benchmark, "run_worker", fake)
     rows = benchmark.against("HEAD", 2, progress=lambda line: None)
     others = {root for _, _, root in seen if root != ROOT}
     assert len(others) == 1 and not next(iter(others)).exists()  # the worktree is gone afterwards
-    assert len(seen) == 2 * 2 * 3  # rounds x workloads x (base, HEAD, this checkout)
-    assert rows[0] == ("W1 (autodiff / micrograd 0.1.0)", "0.25x (0.25-0.25)", "0.5x (0.5-0.5)", "2x (2-2)")
+    assert len(seen) == 2 * (2 + 4 * 2)  # rounds x (the two bases, and four workloads at both revisions)
+    assert rows[0] == ("W1 autodiff / micrograd 0.1.0", "0.25x (0.25-0.25)", "0.5x (0.5-0.5)", "2x (2-2)")
     assert rows[1][0].startswith("W6") and rows[1][3] == "2x (2-2)"
+    first = [r for r in rows if "first call" in r[0]]
+    assert len(first) == 2 and first[0][1:] == ("4 (4-4)", "3 (3-3)", "1.5x (1.5-1.5)")  # trace / eager step
