@@ -21,7 +21,7 @@ from typing import Any
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
 from .grad_mode import recording_on
-from .guards import Trace, Traced, gc_paused, numbers_in_scope, tracing_on, values_in_scope
+from .guards import Trace, Traced, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
 from .errors import show
 from .functional import watch
 from .trees import as_values
@@ -358,19 +358,15 @@ class BatchProgram:
         mine = set(params)
         try:
             with recording_on(), tracing_on(trace):
-                for v in [*params, *[v for v in values_in_scope(fn) if v not in mine]]:
-                    if type(v) is not Constant and not isinstance(v.data, Traced):
-                        swapped.append((v, v.data))
-                        v.data = trace.number(v.data, v)
+                captured = [v for v in values_in_scope(fn) if v not in mine and type(v) is not Constant]
+                trace.swap_in([*params, *captured], swapped)
                 data = as_values([_sample(xp, a, i) for a in arrays], inputs)
-                for v in inputs:
-                    v.data = trace.number(v.data, v)
+                trace.swap_in(inputs, [])
                 out = fn(*data)
         except (engine.DomainError, engine.RangeError) as e:
             raise type(e)(f"sample {i} of the batch: {e}") from None
         finally:
-            for v, old in swapped:
-                v.data = old
+            swap_out(swapped)
         if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
             raise TypeError(f"compile({name}, batch=True): the per-sample function must return a scalar Value (the "
                             f"sample's loss), got {type(out).__name__} {show(out)}")
@@ -481,6 +477,7 @@ def _generate(loss, params, inputs, order, captured=(), guards=()):
 
     if guards:  # the trace's decisions, taken again for every sample: the samples that decide otherwise go elsewhere
         tests = ", ".join(g.source(name.__getitem__, array=True) for g in guards)
+        checks += [c for g in guards for c in g.computed(name.__getitem__)]
         lines.append(f"        OK = _ok([{tests}])")
         lines.append("        if OK is not None:")
         lines.append("            return None, None, None, OK")

@@ -24,7 +24,7 @@ from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
 from .floats import pow_, sigmoid_, vpow_
 from .grad_mode import recording_on
-from .guards import Trace, Traced, gc_paused, numbers_in_scope, tracing_on, values_in_scope
+from .guards import Trace, Traced, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
 from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -279,22 +279,17 @@ class Program:
     """One traced graph, as straight-line Python: run(params, data) -> (value, grads, aux)."""
 
     def __init__(self, name, has_aux, leaves, call, data, fn=None):
-        trace, swapped = Trace(), []
+        trace, swapped, inputs = Trace(), [], []
         mine = set(leaves)
         try:
             with recording_on(), tracing_on(trace):
-                for v in [*leaves, *[v for v in values_in_scope(fn) if v not in mine]]:  # their numbers decide too
-                    if type(v) is not Constant and not isinstance(v.data, Traced):
-                        swapped.append((v, v.data))
-                        v.data = trace.number(v.data, v)
-                inputs = []
+                captured = [v for v in values_in_scope(fn) if v not in mine and type(v) is not Constant]
+                trace.swap_in([*leaves, *captured], swapped)  # their numbers decide too
                 data_values = [as_values(d, inputs) for d in data]
-                for v in inputs:
-                    v.data = trace.number(v.data, v)
+                trace.swap_in(inputs, [])
                 out = call(leaves, data_values)
         finally:
-            for v, old in swapped:
-                v.data = old
+            swap_out(swapped)
         loss, aux = out if has_aux else (out, None)
         _check_loss(loss, name)
         aux_nodes = _nodes_of(aux, name) if has_aux else []

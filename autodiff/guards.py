@@ -53,12 +53,25 @@ class Guard:
 
     def nodes(self):
         """The graph's Values the guard reads."""
-        return [e for e in _walk(self.left) + _walk(self.right) if type(e) is not float]
+        return [e for e in _walk(self.left) + _walk(self.right) if type(e) not in (float, int)]
+
+    def computed(self, name):
+        """The sources of the guard's sides that are arithmetic of the graph's numbers (to check them finite: a
+        division by zero there is an error of the function's own, eagerly)."""
+        return [_source(e, name) for e in (self.left, self.right) if type(e) is tuple]
 
     def source(self, name, array=False):
         """The guard's test as Python, true when the decision comes out as in the trace: `name(node)` names a
         Value's number in the program; with array=True the test is elementwise (arrays of samples)."""
         left = _source(self.left, name)
+        if self.kind == "same":  # a pinned number: equal, and the same zero (0.0 or -0.0)
+            v = self.right
+            if v != 0 or type(v) is not float:
+                return f"({left} == {_source(v, name)})"
+            sign = math.copysign(1.0, v) < 0
+            if array:
+                return f"(({left} == 0.0) & (xp.signbit(_a({left})) == {sign}))"
+            return f"({left} == 0.0 and (math.copysign(1.0, {left}) < 0) == {sign})"
         if self.kind in ("<", "<=", ">", ">=", "==", "!="):
             test = f"({left} {self.kind} {_source(self.right, name)})"
         elif self.kind == "bool":
@@ -87,6 +100,8 @@ def _walk(expr):
 
 
 def _source(expr, name):
+    if type(expr) is int:
+        return repr(expr)  # exact, however large (a float would round 2**53 + 3)
     if type(expr) is float:
         return repr(expr) if math.isfinite(expr) else "inf" if expr > 0 else "(-inf)" if expr < 0 else "nan"
     if type(expr) is not tuple:
@@ -105,11 +120,13 @@ class Trace:
     def __init__(self):
         self.guards = []
         self.active = True
+        self.made = []  # the Traced numbers of the graph's Values: their link to the graph is cut when the trace ends
 
     def number(self, x, node):
         """The number of a Value of the trace, as a Traced that knows its node."""
         t = _float(Traced, x)
         t.expr, t.tracer = node, self
+        self.made.append(t)
         return t
 
     def record(self, kind, left, right, outcome, forced):
@@ -122,9 +139,26 @@ class Trace:
         self.guards.append(Guard(kind, left, right, outcome, where))
 
     def pin(self, t):
-        """A traced number made into a constant (Value(p.data), p * q.data): it must stay the same number."""
+        """A traced number made into a constant (Value(p.data), p * q.data), or used where only its exact value
+        can be followed (a dict key, a set member, round(x, 2)): it must stay the same number."""
         if self.active and tracing.get() is self:
-            self.guards.append(Guard("==", t.expr, float(t), True, _where()))
+            self.guards.append(Guard("same", t.expr, float(t), True, _where()))
+
+    def swap_in(self, values, swapped):
+        """Give these Values (parameters, captured Values, data) traced numbers, noting in `swapped` what to swap
+        back (swap_out)."""
+        for v in values:
+            old = v.data
+            t = self.number(float(old), v)
+            swapped.append((v, old, t))
+            v.data = t
+
+
+def swap_out(swapped):
+    """The numbers swap_in replaced, back (unless something else wrote .data meanwhile); never a Traced."""
+    for v, old, t in reversed(swapped):
+        if v.data is t:
+            v.data = float(old) if isinstance(old, Traced) else old
 
 
 def _where():
@@ -137,19 +171,27 @@ def _where():
 tracing = grad_mode.tracing
 
 
+_one_trace = threading.RLock()  # one trace at a time: two threads tracing the same parameters would swap each
+                               # other's numbers (a trace inside a trace, in the same thread, is fine)
+
+
 @contextlib.contextmanager
 def tracing_on(trace):
     """Trace in this context (thread, task): every op's result gets a Traced number."""
-    token = tracing.set(trace)
-    with grad_mode.lock:
-        grad_mode.paused += 1  # the ops' one check sends them to engine.slow_node, which gives the Traced numbers
-    try:
-        yield trace
-    finally:
+    with _one_trace:
+        token = tracing.set(trace)
         with grad_mode.lock:
-            grad_mode.paused -= 1
-        tracing.reset(token)
-        trace.active = False
+            grad_mode.paused += 1  # the ops' one check sends them to engine.slow_node, which gives the Traced numbers
+        try:
+            yield trace
+        finally:
+            with grad_mode.lock:
+                grad_mode.paused -= 1
+            tracing.reset(token)
+            trace.active = False
+            for t in trace.made:  # a number kept beyond the trace is a plain number: it holds no graph
+                t.expr = None
+            trace.made = []
 
 
 @contextlib.contextmanager
@@ -170,8 +212,10 @@ _float = float.__new__
 
 
 def _expr(x):
-    """The expression of an operand: a Traced's own, or a plain number's."""
-    return x.expr if isinstance(x, Traced) else float(x)
+    """The expression of an operand: a Traced's own, or a plain number's (an int exactly, however large)."""
+    if isinstance(x, Traced):
+        return x.expr if x.expr is not None else float(x)
+    return x if type(x) is int else float(x)
 
 
 def _traced(x, expr, tracer, cls):
@@ -217,8 +261,11 @@ def _integer(kind):
 
     def op(self, *args):
         r = base(self, *args)
-        if not args and self.tracer.active and tracing.get() is self.tracer:
-            self.tracer.record(kind, self.expr, None, r, self.forced)
+        if self.tracer.active and tracing.get() is self.tracer:
+            if args:  # round(x, 2): a float whose rounding is followed as an equality of x itself
+                self.tracer.pin(self)
+            else:
+                self.tracer.record(kind, self.expr, None, r, self.forced)
         return r
     op.__name__ = base.__name__
     return op
@@ -249,7 +296,23 @@ class Traced(float):
     __pow__, __rpow__ = _arith("pow"), _arith("pow", True)
     __lt__, __le__, __gt__, __ge__ = _compare("<"), _compare("<="), _compare(">"), _compare(">=")
     __eq__, __ne__ = _compare("=="), _compare("!=")
-    __hash__ = float.__hash__
+    __array_ufunc__ = None  # numpy defers to these operators: np.float64(1.0) < p.data is recorded too
+
+    def __hash__(self):  # a dict key or set member (p.data in {1.0, 2.0}): only its exact value can be followed
+        if self.tracer.active and sys._getframe(1).f_code.co_filename not in INTERNAL:
+            self.tracer.pin(self)
+        return float.__hash__(self)
+
+    def __divmod__(self, other):
+        return _divmod(self, other, False)
+
+    def __rdivmod__(self, other):
+        return _divmod(self, other, True)
+
+    def is_integer(self):
+        if self.tracer.active:
+            self.tracer.pin(self)
+        return float.is_integer(self)
     __int__, __round__, __floor__, __ceil__, __trunc__ = map(_integer, ("int", "round", "floor", "ceil", "trunc"))
 
     def __neg__(self):
@@ -273,6 +336,15 @@ class Traced(float):
         return float, (float(self),)
 
 
+def _divmod(t, other, reflected):
+    a, b = (other, t) if reflected else (t, other)
+    q, r = float(a) // float(b), float(a) % float(b)
+    if not t.live(sys._getframe(2)):
+        return q, r
+    x, y = (_expr(other), t.expr) if reflected else (t.expr, _expr(other))
+    return _traced(q, ("//", x, y), t.tracer, type(t)), _traced(r, ("%", x, y), t.tracer, type(t))
+
+
 class Decided(Traced):
     """A traced number read by an op's local derivative for its condition: its decisions are recorded."""
 
@@ -283,13 +355,27 @@ class Decided(Traced):
 # ----- what the function reads from its scope ------------------------------------------------------------------
 
 def scope_of(fn):
-    """(name, value) of fn's closure cells and of the module globals its own code names (comprehensions and
-    lambdas inside it included, not the functions it calls)."""
-    fn = getattr(fn, "__func__", fn)  # a bound method
+    """(name, value) of what fn's own code reads besides its arguments: its closure cells, the module globals its
+    code names (comprehensions and lambdas inside it included), its defaults, a partial's arguments, a bound
+    method's object; not what the functions it calls read."""
+    out = []
+    while isinstance(fn, functools.partial):
+        out += [(f"partial argument {i}", a) for i, a in enumerate(fn.args)]
+        out += [(f"partial argument {k}", v) for k, v in (fn.keywords or {}).items()]
+        fn = fn.func
+    call = next((vars(c)["__call__"] for c in type(fn).__mro__ if "__call__" in vars(c)), None)
+    if not hasattr(fn, "__code__") and not hasattr(fn, "__func__") and isinstance(call, types.FunctionType):
+        out.append(("the callable object", fn))  # an object with a __call__ of its own: its attributes
+        fn = call
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and not isinstance(owner, types.ModuleType):
+        out.append(("self", owner))
+    fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     if code is None:
-        return []
-    out = []
+        return out
+    out += [(f"default {i}", d) for i, d in enumerate(getattr(fn, "__defaults__", None) or ())]
+    out += [(f"default {k}", d) for k, d in (getattr(fn, "__kwdefaults__", None) or {}).items()]
     for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
         try:
             out.append((name, cell.cell_contents))
@@ -304,7 +390,8 @@ def scope_of(fn):
 
 @functools.lru_cache(maxsize=256)
 def _global_names(code):
-    """The names a code object (and the code objects inside it) looks up, once each, in order."""
+    """The names a code object (and the code objects inside it) looks up, once each, in order: globals, and the
+    attributes it reads."""
     names, stack = [], [code]
     while stack:
         c = stack.pop()
@@ -313,39 +400,85 @@ def _global_names(code):
     return tuple(dict.fromkeys(names))
 
 
-_NAN = ("nan",)  # nan is not equal to itself: a snapshot holds this marker instead, so that it compares equal
+class _Same:
+    """An object in a snapshot, compared by identity (a Value, a function, a model): rebinding a name to another
+    object is a change; the snapshot keeps it alive, so its id is never reused."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is _Same and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
 
 
-def _frozen(x, depth=0):
-    """A number, or a list or tuple of them (nested), as a hashable snapshot; None for anything else."""
-    if isinstance(x, numbers.Real) and type(x) is not Traced:
-        return _NAN if x != x else (type(x) is bool, x)
-    if isinstance(x, (list, tuple)) and depth < 8:
-        items = [_frozen(v, depth + 1) for v in x]
-        return None if any(i is None for i in items) else (type(x) is tuple, tuple(items))
-    return None
+def _frozen(x, attributes, depth=0):
+    """A hashable snapshot of what fn may read of x: numbers by value (0.0 and -0.0, nan as a marker), lists,
+    tuples and dicts item by item, an array by its bytes, an object's attributes that fn's code names (at the top
+    level), anything else by identity."""
+    if isinstance(x, numbers.Real) and not isinstance(x, Traced) and type(x).__module__ in ("builtins", "numpy"):
+        if x != x:
+            return ("nan",)
+        return (type(x).__name__, x, math.copysign(1.0, x) if x == 0 and not isinstance(x, int) else 1.0)
+    if isinstance(x, (str, bytes, type(None))):
+        return x
+    if depth < 6:
+        if isinstance(x, (list, tuple)) and len(x) <= 1_000_000:
+            return (type(x).__name__, tuple(_frozen(v, attributes, depth + 1) for v in x))
+        if type(x) is dict and len(x) <= 100_000:
+            return ("dict", tuple((_frozen(k, attributes, depth + 1), _frozen(v, attributes, depth + 1))
+                                  for k, v in x.items()))
+    if hasattr(x, "tobytes") and hasattr(x, "dtype") and hasattr(x, "shape") and not isinstance(x, Traced):
+        try:  # a numpy array (or anything that reads out its bytes the same way)
+            return ("array", str(x.dtype), tuple(x.shape), x.tobytes())
+        except (TypeError, ValueError, AttributeError, RuntimeError):
+            pass
+    from .engine import Value
+    if depth == 0 and not isinstance(x, (Value, type, types.FunctionType, types.BuiltinFunctionType)):
+        fields = getattr(x, "__dict__", None)
+        if isinstance(fields, dict) or isinstance(x, types.ModuleType):
+            read = [(a, _frozen(getattr(x, a), attributes, 1)) for a in attributes
+                    if isinstance(fields, dict) and a in fields]
+            return (_Same(x), tuple(read))
+    return _Same(x)
 
 
 def numbers_in_scope(fn):
-    """The snapshot of fn's numbers: ((name, frozen value), ...), what a program assumed of them."""
-    out = []
-    for name, value in scope_of(fn):
-        frozen = _frozen(value)
-        if frozen is not None:
-            out.append((name, frozen))
-    return tuple(out)
+    """The snapshot of what fn reads from its scope (scope_of): a program traced with one snapshot serves only
+    calls with an equal one."""
+    names = _global_names(_code(fn)) if _code(fn) is not None else ()
+    return tuple((name, _frozen(value, names)) for name, value in scope_of(fn))
+
+
+def _code(fn):
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    call = next((vars(c)["__call__"] for c in type(fn).__mro__ if "__call__" in vars(c)), None)
+    if not hasattr(fn, "__code__") and not hasattr(fn, "__func__") and isinstance(call, types.FunctionType):
+        fn = call
+    return getattr(getattr(fn, "__func__", fn), "__code__", None)
 
 
 def values_in_scope(fn):
-    """The Values in fn's closure cells and named globals (directly, or in lists, tuples and dicts)."""
+    """The Values fn may read from its scope: in its closure cells, named globals, defaults, a partial's
+    arguments, the attributes its code names of the objects there (directly, or in lists, tuples and dicts)."""
     from .engine import Value
-    found, stack = {}, [v for _, v in scope_of(fn)]
+    names = set(_global_names(_code(fn))) if _code(fn) is not None else set()
+    found, stack = {}, [(v, 0) for _, v in scope_of(fn)]
     while stack:
-        v = stack.pop()
+        v, depth = stack.pop()
         if isinstance(v, Value):
             found[id(v)] = v
+        elif depth > 6:
+            continue
         elif isinstance(v, (list, tuple)) and len(v) <= 100_000:
-            stack.extend(v)
-        elif isinstance(v, dict) and len(v) <= 100_000:
-            stack.extend(v.values())
+            stack.extend((item, depth + 1) for item in v)
+        elif type(v) is dict and len(v) <= 100_000:
+            stack.extend((item, depth + 1) for item in v.values())
+        elif depth == 0 and isinstance(getattr(v, "__dict__", None), dict) and not isinstance(v, (type, types.FunctionType)):
+            stack.extend((item, depth + 1) for a, item in vars(v).items() if a in names)
     return list(found.values())

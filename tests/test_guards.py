@@ -290,3 +290,212 @@ def test_a_math_function_of_a_traced_number_leaves_the_guards_reach_as_documente
     p = Value(1.0)
     step = autodiff.compile(lambda: p * 2 if math.exp(p.data) > 2 else p * 3, [p])
     assert step() == 2.0  # decided through math.exp: a plain float, so not guarded (as the docs say)
+
+
+# ----- what an adversarial review found ---------------------------------------------------------------------------
+
+GLOBAL_BATCH = np.array([1.0, 2.0])
+
+
+def test_a_global_array_rebound_or_changed_in_place_is_read_again():
+    global GLOBAL_BATCH
+    p = Value(0.5)
+
+    def fn():
+        return sum((p * float(x) - 1) ** 2 for x in GLOBAL_BATCH)
+
+    step = autodiff.compile(fn, [p])
+    try:
+        assert _compiled(step, [p]) == _eager(fn, [p])
+        GLOBAL_BATCH = np.array([3.0, 5.0])
+        assert _compiled(step, [p]) == _eager(fn, [p])
+        GLOBAL_BATCH[0] = 7.0
+        assert _compiled(step, [p]) == _eager(fn, [p])
+    finally:
+        GLOBAL_BATCH = np.array([1.0, 2.0])
+
+
+def test_dicts_attributes_defaults_partials_and_mixed_lists_are_read_again():
+    import functools
+    import types
+    p = Value(0.5)
+    cfg, ns, mixed = {"scale": 2.0}, types.SimpleNamespace(beta=3.0), [1.0, None]
+
+    class Model:
+        def __init__(self):
+            self.scale = 4.0
+
+        def loss(self):
+            return p * self.scale
+
+    def by_default(k=5.0):
+        return p * k
+
+    def scaled(scale):
+        return p * scale[0]
+
+    model = Model()
+    cases = [
+        (lambda: p * cfg["scale"], lambda: cfg.update(scale=20.0)),
+        (lambda: p * ns.beta, lambda: setattr(ns, "beta", 30.0)),
+        (lambda: p * mixed[0], lambda: mixed.__setitem__(0, 10.0)),
+        (model.loss, lambda: setattr(model, "scale", 40.0)),
+        (by_default, lambda: setattr(by_default, "__defaults__", (50.0,))),
+    ]
+    for fn, change in cases:
+        step = autodiff.compile(fn, [p])
+        assert _compiled(step, [p]) == _eager(fn, [p])
+        change()
+        assert _compiled(step, [p]) == _eager(fn, [p]), fn
+    numbers = [6.0]
+    partial = functools.partial(scaled, numbers)
+    step = autodiff.compile(partial, [p])
+    assert _compiled(step, [p]) == _eager(partial, [p])
+    numbers[0] = 9.0  # a partial's argument, changed in place
+    assert _compiled(step, [p]) == _eager(partial, [p]) == (4.5, [9.0])
+
+
+def test_captured_values_rebound_replaced_or_appended_are_the_new_ones():
+    p = Value(0.5)
+    box = {"g": Value(2.0)}
+    vals = [Value(1.0), Value(2.0)]
+    step = autodiff.compile(lambda: p * box["g"] + sum(v * p for v in vals), [p])
+    fn = lambda: p * box["g"] + sum(v * p for v in vals)  # noqa: E731
+    assert _compiled(step, [p]) == _eager(fn, [p])
+    box["g"] = Value(7.0)
+    assert _compiled(step, [p]) == _eager(fn, [p])
+    vals[1] = Value(10.0)
+    assert _compiled(step, [p]) == _eager(fn, [p])
+    vals.append(Value(3.0))
+    assert _compiled(step, [p]) == _eager(fn, [p])
+
+
+def test_a_decision_on_a_captured_value_reached_through_an_attribute_is_guarded():
+    class Holder:
+        pass
+
+    h, p = Holder(), Value(0.5)
+    h.gate = Value(1.0)
+    fn = lambda: p * h.gate if h.gate.data > 0 else p * p  # noqa: E731
+    step = autodiff.compile(fn, [p])
+    assert _compiled(step, [p]) == _eager(fn, [p])
+    h.gate.data = -1.0
+    assert _compiled(step, [p]) == _eager(fn, [p])
+
+
+@pytest.mark.parametrize("decide", [
+    lambda x: x in {1.0, 2.0},
+    lambda x: {1.0: True}.get(x, False),
+    lambda x: round(x, 1) == 1.0,
+    lambda x: np.float64(0.75) < x,
+    lambda x: divmod(x, 1.0)[0] >= 1.0,
+    lambda x: x.is_integer(),
+], ids=["set", "dict-get", "round-digits", "numpy-left", "divmod", "is_integer"])
+def test_other_ways_a_traced_number_decides_are_guarded(decide):
+    p = Value(0.5)
+    fn = lambda: p * 10 if decide(p.data) else p * p  # noqa: E731
+    step = autodiff.compile(fn, [p], max_programs=64)
+    for v in (0.5, 1.0, 2.0, 0.5, 1.0):
+        p.data = v
+        assert _compiled(step, [p]) == _eager(fn, [p]), v
+
+
+def test_two_threads_tracing_at_once_each_keep_their_guards():
+    import threading
+    p = Value(0.5)
+    barrier = threading.Barrier(2, timeout=5)
+
+    def fn(x):
+        y = p * x
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # one trace at a time: the other thread waits for this one
+        return y * y if p.data > 0 else y * 3.0
+
+    steps = [autodiff.compile(fn, [p]), autodiff.compile(fn, [p])]
+    threads = [threading.Thread(target=s, args=(2.0,)) for s in steps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert type(p.data) is float
+    p.data = -0.5
+    for s in steps:
+        assert _compiled(s, [p], 2.0) == _eager(fn, [p], 2.0)
+
+
+def test_a_write_from_another_thread_during_a_trace_is_kept():
+    import threading
+    p, started, written = Value(1.0), threading.Event(), threading.Event()
+
+    def fn():
+        started.set()
+        written.wait(5)
+        return p * p
+
+    step = autodiff.compile(fn, [p])
+    t = threading.Thread(target=step)
+    t.start()
+    started.wait(5)
+    p.data = 3.0  # an optimizer in another thread, say
+    written.set()
+    t.join()
+    assert p.data == 3.0 and type(p.data) is float
+
+
+def test_a_number_kept_from_a_trace_is_plain_and_does_not_hide_guards():
+    p, snap = Value(0.5), {}
+
+    def fn(x):
+        snap["p"] = p.data
+        x0 = x[0] if isinstance(x, list) else x
+        return p * x0 if p.data > 0 else p * p * x0
+
+    step = autodiff.compile(fn, [p])
+    step(1.0)
+    assert snap["p"].expr is None  # a number kept from the trace holds no graph
+    p.data = snap["p"]  # and given back
+    step([1.0, 2.0])  # a new shape: a new trace
+    p.data = -0.5
+    assert _compiled(step, [p], [1.0, 2.0]) == _eager(fn, [p], [Value(1.0), Value(2.0)])
+
+
+def test_huge_integers_in_a_decision():
+    p = Value(0.5)
+    fn = lambda: p * 2 if p.data < 10 ** 400 else p * 3  # noqa: E731
+    assert autodiff.compile(fn, [p])() == 1.0
+    n = 2 ** 53 + 3
+    fn = lambda: p * 2 if p.data > n else p * 3  # noqa: E731
+    step = autodiff.compile(fn, [p])
+    step()
+    p.data = 2.0 ** 53 + 4  # above n, though float(n) is 2**53 + 4 itself
+    assert _compiled(step, [p]) == _eager(fn, [p])
+
+
+def test_a_batched_decision_that_divides_by_zero_raises_as_eager():
+    w = Parameter(0.5)
+    fn = lambda x: w * x if 1.0 / (x.data - 1.0) > 0 else w - x  # noqa: E731
+    step = autodiff.compile(fn, [w], batch=True)
+    with pytest.raises(ZeroDivisionError):
+        step.per_sample(np.array([2.0, 1.0, 3.0]))
+    fn2 = lambda x: w * x if x.data ** 2 > 1 else w - x  # noqa: E731
+    with pytest.raises(OverflowError):
+        autodiff.compile(fn2, [w], batch=True).per_sample(np.array([2.0, 1e200]))
+
+
+def test_minus_zero_in_scope_and_in_a_pinned_number_is_kept():
+    p, q = Value(1.5), Value(0.0)
+    c0 = 0.0
+
+    def fn():
+        return p * c0 + p * q.data
+
+    step = autodiff.compile(fn, [p])
+    step()
+    c0 = -0.0  # noqa: F841 (read by fn)
+    q.data = -0.0
+    value, grads = _compiled(step, [p])
+    ref = _eager(fn, [p])
+    assert (value, grads) == ref and math.copysign(1.0, value) == math.copysign(1.0, ref[0])
+    assert math.copysign(1.0, grads[0]) == math.copysign(1.0, ref[1][0])
