@@ -145,9 +145,11 @@ class Compiled:
             param_values, tree = flatten(param_values, "compiled function: param_values")
         params = _floats(param_values)
         flat, key = _data(data)
-        found = self._run((len(params), tree, key), params, flat, data, lambda: [Value(p) for p in params],
-                          lambda leaves, d: self.loss_fn(_shaped(tree, leaves), *d),
-                          lambda: self.eager(params, data, tree))
+        key, latest = self._latest((len(params), tree, key), params, flat)
+        found = latest[0] if latest is not None and latest[0] is not None else self._run(
+            key, params, flat, data, lambda: [Value(p) for p in params],
+            lambda leaves, d: self.loss_fn(_shaped(tree, leaves), *d), lambda: self.eager(params, data, tree),
+            latest[1] if latest is not None else None)
         if not isinstance(found, tuple):
             return found  # the eager pass's (value, grads)
         program, result = found
@@ -165,13 +167,26 @@ class Compiled:
         grads = [leaf.grad + 0.0 for leaf in leaves]
         return (value, grads)
 
-    def _run(self, key, params, flat, data, leaves, call, eager):
-        """(program, its result) from the first program of this key whose guards hold, traced now if none does;
-        past max_programs, the eager pass's result instead (with a warning, once)."""
+    def _latest(self, key, params, flat):
+        """(key with the scope's snapshot, the latest program of that key and its result, or None): the common
+        case, run straight from the call."""
         key = (key, numbers_in_scope(self.loss_fn))
+        programs = self.programs.get(key)
+        if not programs:
+            return key, None
+        program = programs[0]
+        result = program.run(params, flat)
+        return key, (None if type(result) is Failed else (program, result), result)
+
+    def _run(self, key, params, flat, data, leaves, call, eager, failed=None):
+        """(program, its result) from the first program of this key whose guards hold (but the latest, which
+        _latest ran), traced now if none does; past max_programs, the eager pass's result instead (with a warning,
+        once)."""
         programs = self.programs.setdefault(key, [])
-        failed = None
+        skip_latest, failed = failed is not None, failed.guard if failed is not None else None
         for k, program in enumerate(programs):
+            if k == 0 and skip_latest:
+                continue
             result = program.run(params, flat)
             if type(result) is Failed:
                 failed = failed or result.guard
@@ -236,8 +251,10 @@ class CompiledStep(Compiled):
     def __call__(self, *data: Any) -> Any:  # the loss, a float; with has_aux, (loss, aux)
         params = _floats([p.data for p in self.params], self.params)
         flat, key = _data(data)
-        found = self._run(key, params, flat, data, lambda: self.params, lambda leaves, d: self.loss_fn(*d),
-                          lambda: self.eager(data))
+        key, latest = self._latest(key, params, flat)
+        found = latest[0] if latest is not None and latest[0] is not None else self._run(
+            key, params, flat, data, lambda: self.params, lambda leaves, d: self.loss_fn(*d),
+            lambda: self.eager(data), latest[1] if latest is not None else None)
         if not isinstance(found, tuple) or not isinstance(found[0], Program):
             return found  # the eager pass's loss (its gradients are in .grad)
         program, result = found
