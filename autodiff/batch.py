@@ -21,7 +21,7 @@ from typing import Any
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
 from .grad_mode import recording_on
-from .guards import Trace, Traced, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
+from .guards import Trace, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
 from .errors import show
 from .functional import watch
 from .trees import as_values
@@ -321,9 +321,6 @@ class BatchProgram:
         self.check_structure(arrays, xp)
         _check(name, params, inputs, order, loss)
         self.source, self.reached = _generate(loss, params, inputs, order, self.captured, self.guards)
-        for node in order:  # the graph's numbers back to floats: no Traced holds the graph
-            if isinstance(node.data, Traced) and type(node) is not Constant:
-                node.data = float(node.data)
         scope = {"_is_array": _is_array}
         exec(compile(self.source, f"<autodiff.compile {name}, batched>", "exec"), scope)
         self.fn = scope["make"]()

@@ -24,7 +24,7 @@ from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
 from .floats import pow_, sigmoid_, vpow_
 from .grad_mode import recording_on
-from .guards import Trace, Traced, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
+from .guards import Trace, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
 from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -323,9 +323,6 @@ class Program:
         self.source, self.reached = _generate(loss, leaves, inputs + self.captured, aux_nodes, order, loss_order,
                                               self.guards, guard_nodes)
         self.name, self.made = name, next(_made)
-        for node in order:  # the graph's numbers back to floats: no Traced holds the graph (node -> number -> node)
-            if isinstance(node.data, Traced) and type(node) is not Constant:
-                node.data = float(node.data)
         self.finite_constants = finite([float(n.data) for n in order if type(n) is Constant])
         namespace = dict(GLOBALS, FAILED=[Failed(g) for g in self.guards] + [Failed(None)])
         for op in {n.grad_fn for n in order if n.grad_fn is not None and not n.grad_fn.formulas}:
@@ -451,8 +448,10 @@ def _generate(loss, params, inputs, aux_nodes, order, loss_order, guards=(), gua
                 uses[p] = uses.get(p, 0) + 1
     wanted = set(params)  # the nodes with a path to a parameter: the backward pass runs through these only
     for node in loss_order:
-        if node in par and any(p in wanted for p in par[node]):
-            wanted.add(node)
+        for p in par.get(node, ()):
+            if p in wanted:
+                wanted.add(node)
+                break
     roots = set(aux_nodes) | set(guard_nodes) | ({loss} if isinstance(loss, Value) else set())
     instances, classes = _instances(loss_order, index, set(inputs), uses, roots, par)
     inside = {n for root, (_, nodes, _) in instances.items() for n in nodes if n is not root}

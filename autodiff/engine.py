@@ -19,6 +19,7 @@ from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, f
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison, show,
                      undefined_derivative)
 from .grad_mode import no_grad, recording, tracing
+from .guards import Traced
 
 __all__ = ["Value", "Parameter", "Constant", "Op", "primitive", "no_grad", "DomainError", "RangeError", "grad_computed",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]
@@ -287,6 +288,7 @@ def _formula_functions(formulas, name):
 
 
 _new = object.__new__
+_traced = float.__new__
 
 
 def slow_node(out, op, px, py=None):
@@ -298,8 +300,10 @@ def slow_node(out, op, px, py=None):
     node = _new(Value)
     node.data, node.grad_fn, node._x, node._y = out, op, px, py
     trace = tracing.get()
-    if trace is not None:
-        node.data = trace.number(out, node)
+    if trace is not None:  # (trace.number(out, node), written in: a trace makes one per op)
+        t = node.data = _traced(Traced, out)
+        t.expr, t.tracer = node, trace
+        trace.made.append(t)
     return node
 
 
