@@ -21,7 +21,7 @@ from typing import Any
 from . import engine
 from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
 from .grad_mode import recording_on
-from .guards import Trace, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
+from .guards import gc_paused, numbers_in_scope, traced_call, what_changes
 from .errors import show
 from .functional import watch
 from .trees import as_values
@@ -282,12 +282,7 @@ class BatchStep:
         if self.warned:
             return
         self.warned = True
-        if guard is not None:
-            why = f"the decision at {guard.where} (a comparison of a traced number) keeps changing"
-        elif any(k[0] == key[0] for k in self.programs if k != key):
-            why = "the numbers it reads from its scope (" + ", ".join(name for name, _ in key[1]) + ") keep changing"
-        else:
-            why = "the data shapes keep changing"
+        why = what_changes(guard, key, self.programs)
         warnings.warn(f"autodiff.compile: {self.__name__} (batched) holds {self.max_programs} programs "
                       f"(max_programs) and some samples fit none of them, because {why}; such samples run eagerly "
                       f"from now on (same numbers, slower). Pass compile(..., max_programs=...) for more, or take "
@@ -351,19 +346,11 @@ class BatchProgram:
     def _trace(fn, params, arrays, xp, i, name):
         """fn on sample i, as Values, recording its decisions: (its loss, the Values of its data, the graph's order,
         the guards, the captured leaves)."""
-        trace, swapped, inputs = Trace(), [], []
-        mine = set(params)
         try:
-            with recording_on(), tracing_on(trace):
-                captured = [v for v in values_in_scope(fn) if v not in mine and type(v) is not Constant]
-                trace.swap_in([*params, *captured], swapped)
-                data = as_values([_sample(xp, a, i) for a in arrays], inputs)
-                trace.swap_in(inputs, [])
-                out = fn(*data)
+            trace, out, inputs = traced_call(fn, params, [_sample(xp, a, i) for a in arrays], lambda data: fn(*data))
         except (engine.DomainError, engine.RangeError) as e:
             raise type(e)(f"sample {i} of the batch: {e}") from None
-        finally:
-            swap_out(swapped)
+        mine = set(params)
         if not isinstance(out, Value) and (isinstance(out, bool) or not isinstance(out, numbers.Real)):
             raise TypeError(f"compile({name}, batch=True): the per-sample function must return a scalar Value (the "
                             f"sample's loss), got {type(out).__name__} {show(out)}")

@@ -24,7 +24,7 @@ from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
 from .floats import pow_, sigmoid_, vpow_
 from .grad_mode import recording_on
-from .guards import Trace, gc_paused, numbers_in_scope, swap_out, tracing_on, values_in_scope
+from .guards import gc_paused, numbers_in_scope, traced_call, what_changes
 from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
@@ -195,7 +195,7 @@ class Compiled:
                 programs.insert(0, programs.pop(k))  # the latest path first
             return program, result
         if self._count() >= self.max_programs:
-            self._warn(failed, key, programs)
+            self._warn(failed, key)
             return eager()
         with gc_paused():
             program = Program(self.__name__, self.has_aux, leaves(), call, data, self.loss_fn)
@@ -205,16 +205,11 @@ class Compiled:
         self.programs.setdefault(key, []).insert(0, program)
         return program, program.run(params, flat)
 
-    def _warn(self, guard, key, programs):
+    def _warn(self, guard, key):
         if self.warned:
             return
         self.warned = True
-        if guard is not None:
-            why = f"the decision at {guard.where} (a comparison of a traced number) keeps changing"
-        elif any(k[0] == key[0] for k in self.programs if k != key):
-            why = "the numbers it reads from its scope (" + ", ".join(name for name, _ in key[1]) + ") keep changing"
-        else:
-            why = "the data shapes keep changing"
+        why = what_changes(guard, key, self.programs)
         warnings.warn(f"autodiff.compile: {self.__name__} holds {self.max_programs} programs (max_programs) and this "
                       f"call fits none of them, because {why}; such calls run eagerly from now on (same numbers, "
                       f"slower). Pass compile(..., max_programs=...) for more, or take the decision out of the "
@@ -296,17 +291,8 @@ class Program:
     """One traced graph, as straight-line Python: run(params, data) -> (value, grads, aux)."""
 
     def __init__(self, name, has_aux, leaves, call, data, fn=None):
-        trace, swapped, inputs = Trace(), [], []
+        trace, out, inputs = traced_call(fn, leaves, data, lambda values: call(leaves, values))
         mine = set(leaves)
-        try:
-            with recording_on(), tracing_on(trace):
-                captured = [v for v in values_in_scope(fn) if v not in mine and type(v) is not Constant]
-                trace.swap_in([*leaves, *captured], swapped)  # their numbers decide too
-                data_values = [as_values(d, inputs) for d in data]
-                trace.swap_in(inputs, [])
-                out = call(leaves, data_values)
-        finally:
-            swap_out(swapped)
         loss, aux = out if has_aux else (out, None)
         _check_loss(loss, name)
         aux_nodes = _nodes_of(aux, name) if has_aux else []

@@ -30,7 +30,8 @@ import types
 
 from . import grad_mode
 
-__all__ = ["Traced", "Guard", "Trace", "tracing", "scope_of", "numbers_in_scope", "values_in_scope"]
+__all__ = ["Traced", "Guard", "Trace", "tracing", "scope_of", "numbers_in_scope", "values_in_scope", "what_changes",
+           "traced_call"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 INTERNAL = {os.path.join(_HERE, f) for f in ("engine.py", "ops.py", "floats.py", "errors.py", "grad_mode.py",
@@ -85,6 +86,16 @@ class Guard:
         if self.outcome:
             return test
         return f"xp.logical_not(_b({test}))" if array else f"(not {test})"
+
+
+def what_changes(guard, key, programs):
+    """Why calls keep needing new programs, for the warning past max_programs: the decision that failed (its line
+    in the function), the numbers fn reads from its scope, or the data shapes (key: (shapes, scope snapshot))."""
+    if guard is not None:
+        return f"the decision at {guard.where} (a comparison of a traced number) keeps changing"
+    if any(k[0] == key[0] for k in programs if k != key):
+        return "the numbers it reads from its scope (" + ", ".join(name for name, _ in key[1]) + ") keep changing"
+    return "the data shapes keep changing"
 
 
 def _walk(expr):
@@ -152,6 +163,26 @@ class Trace:
             t = self.number(float(old), v)
             swapped.append((v, old, t))
             v.data = t
+
+
+def traced_call(fn, params, data, call):
+    """call(the data as Values) in a new trace, with the parameters' numbers and those of the Values fn reads from
+    its scope traced too (and given back after): (the trace, what call returned, the data's Values in order)."""
+    from .engine import Constant
+    from .grad_mode import recording_on
+    from .trees import as_values
+    trace, swapped, inputs = Trace(), [], []
+    mine = set(params)
+    try:
+        with recording_on(), tracing_on(trace):
+            captured = [v for v in values_in_scope(fn) if v not in mine and type(v) is not Constant]
+            trace.swap_in([*params, *captured], swapped)  # their numbers decide too
+            values = [as_values(d, inputs) for d in data]
+            trace.swap_in(inputs, [])
+            out = call(values)
+    finally:
+        swap_out(swapped)
+    return trace, out, inputs
 
 
 def swap_out(swapped):
