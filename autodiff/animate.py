@@ -270,6 +270,10 @@ const OPS = {
   relu: { f: (x) => x <= 0 ? 0 : x, d: (x) => [x <= 0 ? 0 : 1] },
   sin: { f: (x) => finite(x) || x !== x ? Math.sin(x) : NaN, d: (x) => [Math.cos(x)] },
   cos: { f: (x) => finite(x) || x !== x ? Math.cos(x) : NaN, d: (x) => [-Math.sin(x)] },
+  step: { f: (x) => x <= 0 ? 0 : 1, d: () => [0] },  // the choices of relu's, abs's and leaky_relu's rules, as ops
+  sign: { f: (x) => x > 0 ? 1 : x < 0 ? -1 : 0, d: () => [0] },
+  slope: { f: (x, y) => x > 0 ? 1 : y, d: (x) => [0, x > 0 ? 0 : 1] },
+  below: { f: (x, y) => x > 0 ? 0 : y, d: (x) => [0, x > 0 ? 0 : 1] },
   input: { f: (x) => x, d: () => [1] },  // grad's and hessian's watch on an argument
 };
 

@@ -49,6 +49,10 @@ ARRAY = {
     "relu": ("xp.maximum({x}, 0.0)", "xp.astype(~({x} <= 0), xp.float64)"),  # relu'(nan) is 1, as in eager
     "sin": ("sin({x})", "cos({x})"),
     "cos": ("cos({x})", "-sin({x})"),
+    "step": ("xp.astype(~({x} <= 0), xp.float64)", "0.0"),  # step(nan) is 1, as in eager
+    "sign": ("where({x} > 0, 1.0, where({x} < 0, -1.0, 0.0))", "0.0"),
+    "slope": ("where({x} > 0, 1.0, {y})", "0.0", "where({x} > 0, 0.0, 1.0)"),
+    "below": ("where({x} > 0, 0.0, {y})", "0.0", "where({x} > 0, 0.0, 1.0)"),
 }
 # An inf or nan operand of these gives an inf or nan result, seen at the end; the others' inputs (relu(-inf) is 0,
 # an overflow that a tanh hides) are added into a check, one addition each.

@@ -91,12 +91,13 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has
     (value, aux as floats) where it would return the value.
 
     Nothing a trace assumed goes stale: every decision Python made from a traced number (`if p.data > 0`, a max of
-    two .data, the kink of a relu inside a derivative taken in the loss) is a guard, taken again from each call's
+    two .data) is a guard, taken again from each call's
     own numbers, and so are the numbers (and lists of numbers) in fn's closure and in the globals its code names.
     A call that decides otherwise is traced again for its path and the new program kept beside the others; past
     `max_programs` programs such calls run eagerly, with a RuntimeWarning naming what keeps changing. A number
     that goes through a math function (math.exp(p.data)) leaves the guards' reach: use autodiff.exp and friends.
-    See autodiff/guards.py.
+    The kink of a relu inside a derivative taken in the loss needs no guard: that choice is an op of the graph
+    (step(x), in the op table), made on every call. See autodiff/guards.py.
 
     Batched, with batch=True: `fn(*sample)` describes one sample, and `step(*arrays)` takes arrays (numpy's or
     PyTorch's) whose first axis is the batch, replays the one traced program over all samples at once with the

@@ -134,11 +134,23 @@ TABLE = {
     "relu":     ("relu",       "0.0 if x <= 0 else x",  "0.0 if value(x) <= 0 else 1.0"),
     "sin":      ("sin",        "sin_(x)",               "cos(x)"),
     "cos":      ("cos",        "cos_(x)",               "-sin(x)"),
+
+    # The choices of the rules above, as ops: at higher orders relu's d/dx is the node step(x), not a number.
+    "step":     ("step",       "0.0 if x <= 0 else 1.0", "0.0"),                                  # relu's d/dx
+    "sign":     ("sign",       "1.0 if x > 0 else -1.0 if x < 0 else 0.0", "0.0"),                # abs's d/dx
+    "slope":    ("slope",      "1.0 if x > 0 else y",   "0.0",                     "0.0 if value(x) > 0 else 1.0"),
+    "below":    ("below",      "0.0 if x > 0 else y",   "0.0",                     "0.0 if value(x) > 0 else 1.0"),
 }
 # div: d/dy is -x / y**2, written -out / y so that y**2 cannot overflow or underflow by itself (1 / 2e154).
 # power: x ** a number (its d/dy is never needed); vpower: x ** a Value. Both are flat where the base or the
 # exponent is 0 (0 ** y for y > 0, x ** 0). The forwards with a trailing _ are in floats.py: they refuse an input
 # outside the op's domain with an error that names the op (div_(x, 0.0), log_(-1.0)).
+# step, sign, slope, below: a rule that tests value(x) gives a number in backward(); on Values (a derivative taken
+# as a Value, as grad and hessian do) it is the op that makes the same test, so that the choice is a node of the
+# derivative's graph, made again whenever the graph is run again (a compiled loss that takes a derivative). relu's
+# d/dx is step(x); abs's, sign(x); leaky_relu's are slope(x, y) and below(x, x). power's test of a zero exponent or
+# base stays a test of a number (in a compiled trace, a guard checked on every call): its other branch, log(0) or
+# 0 ** -1, cannot be computed beside it.
 
 
 def value(x):

@@ -49,6 +49,11 @@ APPLIED = {
     "absolute": ("absolute", "__abs__",     None,      None),
 }  # every other op: its method has its name (exp, log, sqrt, tanh, sigmoid, relu, sin, cos)
 
+# The ops that make a rule's test of value(x) as a node (at higher orders): functions of ops.py, not Value methods.
+SELECTIONS = ("step", "sign", "slope", "below")
+USED_BY = {"step": "relu's d/dx is", "sign": "abs's d/dx is", "slope": "leaky_relu's d/dx is",
+           "below": "leaky_relu's d/dy is (below(x, x)), and slope's and below's d/dy (below(x, 1.0))"}
+
 HEADER = '''\
 """The ops of the table, applied: written from engine.TABLE by `python autodiff/generate.py`; do not edit by hand.
 
@@ -158,6 +163,26 @@ def {f}(self, slope=0.01):
     return node
 '''
 
+CHOICE = '''
+def {f}(x, y):
+    """The op {name}: out = {forward}; d(out)/dx = {dx}; d(out)/dy = {dy}.
+
+    {where}; x and y may be Values or numbers (numbers only: a float).
+    """
+    a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, "{name}")
+    b = y.data if isinstance(y, Value) else y if type(y) is float else real(y, "{name}")
+    out = {forward_ab}
+    if not isinstance(x, Value) and not isinstance(y, Value):
+        return out
+    x = x if isinstance(x, Value) else constant(a)
+    y = y if isinstance(y, Value) else constant(b)
+    if grad_mode.paused:
+        return slow_node(out, {op}, x, y)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x, node._y = out, {op}, x, y
+    return node
+'''
+
 POWER_DISPATCH = '''\
     if isinstance(other, Value) and type(other) is not Constant:
         return vpower(self, other)  # a Value exponent: the op that also differentiates by the exponent
@@ -186,7 +211,7 @@ def _step(key, row):
         lines.append(f"    if type(p{v}) is not Constant:")
         if rule in ("1.0", "-1.0"):
             lines.append(f"        p{v}.grad {'-' if rule[0] == '-' else '+'}= g")
-        elif re.fullmatch(r"x|y|out", rule):  # an operand's number: finite unless the user put in an inf or nan
+        elif re.fullmatch(r"x|y|out|0\.0", rule):  # an operand's number (finite unless the user put in an inf or nan), or 0
             lines.append(f"        p{v}.grad += g * {rule}")
         else:
             lines += ["        try:",
@@ -203,18 +228,42 @@ def _grouped(formula):
     return f"({formula})" if " " in formula else formula
 
 
-def _op(key, row):
+def _pattern(forward):
+    """A regular expression of a selection's forward: its x and y stand for the rule's variables or numbers."""
+    seen = []
+
+    def variable(m):
+        if m[1] in seen:
+            return f"(?P={m[1]})"
+        seen.append(m[1])
+        return rf"(?P<{m[1]}>[\w.-]+)"
+    return re.sub(r"\b([xy])\b", variable, re.escape(forward))
+
+
+def selection(rule, table):
+    """The call of the op that makes a rule's test as a node (relu's `0.0 if value(x) <= 0 else 1.0` is step(x)),
+    or the rule itself when it tests nothing or no op of SELECTIONS makes its test."""
+    if "value(" not in rule:
+        return rule
+    for key in SELECTIONS:
+        match = re.fullmatch(_pattern(table[key][1]), on_floats(rule))
+        if match:
+            return f"{key}({', '.join(match.groupdict().values())})"
+    return rule
+
+
+def _op(key, row, table):
     """The Op: the table's row, its formulas as functions, and its step of backward()."""
     forward, *rules = row[1:]
     args = ", ".join("xy"[:len(rules)])
-    functions = [f"lambda {args}: {forward}"] + [f"lambda {args}, out: {r}" for r in rules]
+    functions = [f"lambda {args}: {forward}"] + [f"lambda {args}, out: {selection(r, table)}" for r in rules]
     pad = " " * len(f"{key}_op = Op(")
     inner = ",\n".join(pad + "            " + f for f in functions[1:])
     return (f"{key}_op = Op(*TABLE[{key!r}], backward={key}_backward,\n"
             f"{pad}functions=({functions[0]},\n{inner}))\n")
 
 
-def _section(key, row):
+def _section(key, row, table):
     name, forward, *rules = row
     title = f"# {key} ({name}) "
     header = [title + "-" * (117 - len(title))]
@@ -223,7 +272,14 @@ def _section(key, row):
     method, operator, reflected, roperator = APPLIED.get(key, (key, key, None, None))
     fields = dict(f=method, r=reflected, name=name, forward=forward, op=f"{key}_op",
                   dx=rules[0], dy=rules[-1], symbol=name, dispatch="")
-    if len(rules) == 1:
+    if key in SELECTIONS:
+        where = f"What {USED_BY[key]} at higher orders (a function of autodiff.ops, not a Value method)"
+        if len(rules) == 1:
+            body = UNARY.format(**fields, where=where)
+        else:
+            forward_ab = re.sub(r"\b([xy])\b", lambda m: "ab"["xy".index(m[1])], forward)
+            body = CHOICE.format(**fields, where=where, forward_ab=forward_ab)
+    elif len(rules) == 1:
         where = f"Value.{operator}" if operator.startswith("__") else f"Value.{operator}, and autodiff.{operator}"
         body = UNARY.format(**fields, where=where)
     elif key == "leaky":
@@ -237,13 +293,13 @@ def _section(key, row):
         body = BINARY.format(**fields, where=where)
         if reflected:
             body += "\n" + REFLECTED.format(**fields, where=f"Value.{roperator}")
-    return "\n\n" + "\n".join(header) + "\n" + body + "\n\n" + _step(key, row) + "\n\n" + _op(key, row)
+    return "\n\n" + "\n".join(header) + "\n" + body + "\n\n" + _step(key, row) + "\n\n" + _op(key, row, table)
 
 
 def source(table=None):
     """The text of ops.py, from the table as it is now."""
     TABLE = read_table() if table is None else table
-    text = HEADER + "".join(_section(key, row) for key, row in TABLE.items())
+    text = HEADER + "".join(_section(key, row, TABLE) for key, row in TABLE.items())
     names = ", ".join(f"{key}_op" for key in TABLE)
     text += ("\n\n# Every op, in the table's order; each pickles by its name here, as a function does.\n"
              f"OPS = [{names}]\n"

@@ -1,8 +1,8 @@
 """What a compiled trace assumed, checked on every call (guards, torch.compile's word for it).
 
 `autodiff.compile` runs a function once on Values and replays the graph it built. Python may have decided
-something from the numbers of that run: an `if p.data > 0`, a `max` of two `.data`, the kink of a relu inside a
-derivative taken within the loss. While a trace runs, every Value's `.data` is a `Traced` number: a float that
+something from the numbers of that run: an `if p.data > 0`, a `max` of two `.data`, a test of a zero exponent in
+power's rule inside a derivative taken within the loss. While a trace runs, every Value's `.data` is a `Traced` number: a float that
 remembers where it came from (a node of the graph, or arithmetic, abs, min or max of such numbers) and records each
 decision made from it as a `Guard`: the comparison, as an expression of the graph's nodes, and how it came out.
 The replay evaluates each guard again from its own numbers (one comparison each) and, if one comes out differently,
@@ -11,8 +11,9 @@ the call is traced again for that path (compile.py and batch.py keep the program
 A number leaves that reach through a `math` function (`math.exp(p.data)`) or `float()`; `int()`, `round()`,
 `math.floor` and `math.ceil` of a traced number are guarded as equalities (their result must stay the same). The
 numbers the engine itself computes with (ops.py, engine.py, floats.py, ...) are not decisions of the function: the
-op's program replays them. A number read by an op's local derivative on Values (`value(x) > 0` in relu's rule,
-inside autodiff.grad within the loss) is a decision of the graph's shape, and is guarded.
+op's program replays them. A number read by an op's local derivative on Values (`value(y)` in power's rule,
+inside autodiff.grad within the loss) is a decision of the graph's shape, and is guarded; relu's, abs's and
+leaky_relu's rules make their choice as an op there (step, sign, slope, below: engine.TABLE), which needs no guard.
 
 The function's own closure cells and the globals its code names, when they hold numbers (or lists and tuples of
 numbers), are part of what a trace assumed too: `scope_of(fn)` reads them, and a call whose numbers differ traces

@@ -424,8 +424,8 @@ def leaky_backward(node, g):
 
 leaky_op = Op(*TABLE['leaky'], backward=leaky_backward,
               functions=(lambda x, y: x if x > 0 else y * x,
-                          lambda x, y, out: 1.0 if value(x) > 0 else y,
-                          lambda x, y, out: 0.0 if value(x) > 0 else x))
+                          lambda x, y, out: slope(x, y),
+                          lambda x, y, out: below(x, x)))
 
 
 # neg (neg) ---------------------------------------------------------------------------------------------------------
@@ -506,7 +506,7 @@ def absolute_backward(node, g):
 
 absolute_op = Op(*TABLE['absolute'], backward=absolute_backward,
                  functions=(lambda x: abs(x),
-                             lambda x, out: 1.0 if value(x) > 0 else -1.0 if value(x) < 0 else 0.0))
+                             lambda x, out: sign(x)))
 
 
 # exp (exp) ---------------------------------------------------------------------------------------------------------
@@ -764,7 +764,7 @@ def relu_backward(node, g):
 
 relu_op = Op(*TABLE['relu'], backward=relu_backward,
              functions=(lambda x: 0.0 if x <= 0 else x,
-                         lambda x, out: 0.0 if value(x) <= 0 else 1.0))
+                         lambda x, out: step(x)))
 
 
 # sin (sin) ---------------------------------------------------------------------------------------------------------
@@ -855,7 +855,173 @@ cos_op = Op(*TABLE['cos'], backward=cos_backward,
                         lambda x, out: -sin(x)))
 
 
+# step (step) -------------------------------------------------------------------------------------------------------
+#   out = 0.0 if x <= 0 else 1.0
+#   d(out)/dx = 0.0
+
+def step(self):
+    """The op step: out = 0.0 if x <= 0 else 1.0; d(out)/dx = 0.0.
+
+    What relu's d/dx is at higher orders (a function of autodiff.ops, not a Value method); given a number, it gives a float.
+    """
+    x = self.data if isinstance(self, Value) else self if type(self) is float else real(self, "step")
+    try:
+        out = 0.0 if x <= 0 else 1.0
+    except (ArithmeticError, ValueError, TypeError) as e:
+        raise step_op.forward_error(e, (x,)) from None
+    if type(out) is not float or out - out:  # not a finite float (out - out is 0.0 for one): let the Op check it
+        out = step_op.result(out, (x,))
+    if not isinstance(self, Value):
+        return out  # a number in, a number out
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, step_op, self)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x = out, step_op, self
+    return node
+
+
+def step_backward(node, g):
+    """step's step of backward() on floats: grad(x) += g * 0.0."""
+    px = node._x
+    if type(px) is not Constant:
+        px.grad += g * 0.0
+
+
+step_op = Op(*TABLE['step'], backward=step_backward,
+             functions=(lambda x: 0.0 if x <= 0 else 1.0,
+                         lambda x, out: 0.0))
+
+
+# sign (sign) -------------------------------------------------------------------------------------------------------
+#   out = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+#   d(out)/dx = 0.0
+
+def sign(self):
+    """The op sign: out = 1.0 if x > 0 else -1.0 if x < 0 else 0.0; d(out)/dx = 0.0.
+
+    What abs's d/dx is at higher orders (a function of autodiff.ops, not a Value method); given a number, it gives a float.
+    """
+    x = self.data if isinstance(self, Value) else self if type(self) is float else real(self, "sign")
+    try:
+        out = 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+    except (ArithmeticError, ValueError, TypeError) as e:
+        raise sign_op.forward_error(e, (x,)) from None
+    if type(out) is not float or out - out:  # not a finite float (out - out is 0.0 for one): let the Op check it
+        out = sign_op.result(out, (x,))
+    if not isinstance(self, Value):
+        return out  # a number in, a number out
+    if grad_mode.paused:  # a no_grad block or a compile trace is open, in some thread
+        return slow_node(out, sign_op, self)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x = out, sign_op, self
+    return node
+
+
+def sign_backward(node, g):
+    """sign's step of backward() on floats: grad(x) += g * 0.0."""
+    px = node._x
+    if type(px) is not Constant:
+        px.grad += g * 0.0
+
+
+sign_op = Op(*TABLE['sign'], backward=sign_backward,
+             functions=(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0,
+                         lambda x, out: 0.0))
+
+
+# slope (slope) -----------------------------------------------------------------------------------------------------
+#   out = 1.0 if x > 0 else y
+#   d(out)/dx = 0.0
+#   d(out)/dy = 0.0 if value(x) > 0 else 1.0
+
+def slope(x, y):
+    """The op slope: out = 1.0 if x > 0 else y; d(out)/dx = 0.0; d(out)/dy = 0.0 if value(x) > 0 else 1.0.
+
+    What leaky_relu's d/dx is at higher orders (a function of autodiff.ops, not a Value method); x and y may be Values or numbers (numbers only: a float).
+    """
+    a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, "slope")
+    b = y.data if isinstance(y, Value) else y if type(y) is float else real(y, "slope")
+    out = 1.0 if a > 0 else b
+    if not isinstance(x, Value) and not isinstance(y, Value):
+        return out
+    x = x if isinstance(x, Value) else constant(a)
+    y = y if isinstance(y, Value) else constant(b)
+    if grad_mode.paused:
+        return slow_node(out, slope_op, x, y)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x, node._y = out, slope_op, x, y
+    return node
+
+
+def slope_backward(node, g):
+    """slope's step of backward() on floats: grad(x) += g * 0.0; grad(y) += g * (0.0 if x > 0 else 1.0)."""
+    px, py = node._x, node._y
+    x = px.data
+    if type(px) is not Constant:
+        px.grad += g * 0.0
+    if type(py) is not Constant:
+        try:
+            d = 0.0 if x > 0 else 1.0
+        except (ArithmeticError, ValueError):
+            d = math.nan
+        if d - d:  # not finite: an error naming the op, unless an operand is not finite
+            d = slope_op.non_finite(node, 1)
+        py.grad += g * d
+
+
+slope_op = Op(*TABLE['slope'], backward=slope_backward,
+              functions=(lambda x, y: 1.0 if x > 0 else y,
+                          lambda x, y, out: 0.0,
+                          lambda x, y, out: below(x, 1.0)))
+
+
+# below (below) -----------------------------------------------------------------------------------------------------
+#   out = 0.0 if x > 0 else y
+#   d(out)/dx = 0.0
+#   d(out)/dy = 0.0 if value(x) > 0 else 1.0
+
+def below(x, y):
+    """The op below: out = 0.0 if x > 0 else y; d(out)/dx = 0.0; d(out)/dy = 0.0 if value(x) > 0 else 1.0.
+
+    What leaky_relu's d/dy is (below(x, x)), and slope's and below's d/dy (below(x, 1.0)) at higher orders (a function of autodiff.ops, not a Value method); x and y may be Values or numbers (numbers only: a float).
+    """
+    a = x.data if isinstance(x, Value) else x if type(x) is float else real(x, "below")
+    b = y.data if isinstance(y, Value) else y if type(y) is float else real(y, "below")
+    out = 0.0 if a > 0 else b
+    if not isinstance(x, Value) and not isinstance(y, Value):
+        return out
+    x = x if isinstance(x, Value) else constant(a)
+    y = y if isinstance(y, Value) else constant(b)
+    if grad_mode.paused:
+        return slow_node(out, below_op, x, y)
+    node = _new(Value)
+    node.data, node.grad_fn, node._x, node._y = out, below_op, x, y
+    return node
+
+
+def below_backward(node, g):
+    """below's step of backward() on floats: grad(x) += g * 0.0; grad(y) += g * (0.0 if x > 0 else 1.0)."""
+    px, py = node._x, node._y
+    x = px.data
+    if type(px) is not Constant:
+        px.grad += g * 0.0
+    if type(py) is not Constant:
+        try:
+            d = 0.0 if x > 0 else 1.0
+        except (ArithmeticError, ValueError):
+            d = math.nan
+        if d - d:  # not finite: an error naming the op, unless an operand is not finite
+            d = below_op.non_finite(node, 1)
+        py.grad += g * d
+
+
+below_op = Op(*TABLE['below'], backward=below_backward,
+              functions=(lambda x, y: 0.0 if x > 0 else y,
+                          lambda x, y, out: 0.0,
+                          lambda x, y, out: below(x, 1.0)))
+
+
 # Every op, in the table's order; each pickles by its name here, as a function does.
-OPS = [add_op, sub_op, mul_op, div_op, power_op, vpower_op, leaky_op, neg_op, absolute_op, exp_op, log_op, sqrt_op, tanh_op, sigmoid_op, relu_op, sin_op, cos_op]
+OPS = [add_op, sub_op, mul_op, div_op, power_op, vpower_op, leaky_op, neg_op, absolute_op, exp_op, log_op, sqrt_op, tanh_op, sigmoid_op, relu_op, sin_op, cos_op, step_op, sign_op, slope_op, below_op]
 for _key, _op in zip(TABLE, OPS):
     _op.__module__, _op.__qualname__ = __name__, _key + "_op"

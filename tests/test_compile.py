@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 
 import autodiff
-from autodiff import Value, primitive
+from autodiff import Value, ops, primitive
 from autodiff.compile import templates
 from programs import SETTINGS, UNARY, programs, run
 
@@ -38,6 +38,9 @@ OPS = [  # every op of the table (and its templates), as a function of two param
     ("pow-zero", lambda p: p[0] ** 0 + p[1]), ("pow-frac", lambda p: (p[0] * p[0]) ** 0.5 * p[1]),
     ("pow-value", lambda p: (p[0] * p[0]) ** p[1]), ("rpow", lambda p: 2 ** p[0] * p[1]),
     ("constants", lambda p: 3.0 - p[0] / 2 + (-2.0) * p[1] - (-1.5) / p[1]),
+    ("step", lambda p: ops.step(p[0]) * p[1] + ops.step(p[1])), ("sign", lambda p: ops.sign(p[0] * p[1]) * p[1]),
+    ("slope", lambda p: ops.slope(p[0], p[1]) * p[0] + ops.slope(p[1], 2.0)),
+    ("below", lambda p: ops.below(p[0], p[1]) * p[0] + ops.below(-1.0, p[1]) + ops.below(p[1], p[0])),
 ]
 
 
@@ -53,7 +56,7 @@ def test_every_op_replays_exactly_as_the_engine_computes_it(name, f, point):
 def test_every_op_of_the_table_is_checked_by_an_op_above():
     from autodiff import engine
     covered = {"+", "-", "*", "/", "neg", "abs", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos",
-               "leaky_relu", "**"}
+               "leaky_relu", "**", "step", "sign", "slope", "below"}
     assert {op.name for op in engine.OPS} == covered  # a new row of the table needs a case in OPS above
     assert all(templates(op) for op in engine.OPS)
 

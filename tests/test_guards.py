@@ -109,6 +109,7 @@ def test_a_kink_inside_a_derivative_of_the_loss_follows_the_sign(kink, rule):
         ref = _eager(loss, [q], Value(x))
         assert _compiled(step, [q], x) == ref
         assert ref[0] == pytest.approx(qv * qv * rule(x * qv) + qv * qv)
+    assert repr(step).endswith("1 program(s)>")  # the kink's choice is an op of the program, made on every call
     batched = autodiff.compile(loss, [q], batch=True)
     xs = np.array([2.0, -3.0, 0.0, 1.5, -0.5])
     for qv in (1.0, -1.0):
@@ -118,6 +119,29 @@ def test_a_kink_inside_a_derivative_of_the_loss_follows_the_sign(kink, rule):
             value, (g,) = _eager(loss, [q], Value(float(x)))
             assert losses[k] == pytest.approx(value, rel=1e-12, abs=1e-15)
             assert grads[k, 0] == pytest.approx(g, rel=1e-12, abs=1e-15)
+    assert repr(batched).endswith("1 program(s)>")  # samples on either side of the kink share the program
+
+
+def test_second_derivatives_through_kinks_with_a_value_slope_are_ops_of_one_program():
+    a, s = Parameter(0.5), Parameter(0.2)
+
+    def loss(x):  # the slope is a Value: leaky_relu's d/dy (below) and slope's own d/dy take part
+        g = autodiff.grad(lambda t, u: (t * a).leaky_relu(u) + abs(t - u) * (t * u).relu(), argnums=(0, 1))(x, s)
+        return g[0] * g[1] + g[1] * a
+
+    step = autodiff.compile(loss, [a, s])
+    batched = autodiff.compile(loss, [a, s], batch=True)
+    rng = random.Random(3)
+    for _ in range(20):
+        a.data, s.data, x = rng.choice([-1, 1]) * rng.random(), rng.uniform(-1, 1), rng.uniform(-2, 2)
+        assert _compiled(step, [a, s], x) == _eager(loss, [a, s], Value(x))
+        xs = np.array([rng.uniform(-2, 2) for _ in range(7)] + [0.0])
+        losses, grads = batched.per_sample(xs)
+        for k, x in enumerate(xs):
+            value, g = _eager(loss, [a, s], Value(float(x)))
+            assert losses[k] == pytest.approx(value, rel=1e-12, abs=1e-15)
+            assert grads[k].tolist() == pytest.approx(g, rel=1e-12, abs=1e-15)
+    assert repr(step).endswith("1 program(s)>") and repr(batched).endswith("1 program(s)>")
 
 
 def test_a_middle_sample_on_another_branch_gets_its_own_program():
