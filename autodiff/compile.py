@@ -11,6 +11,7 @@ into the program the way it went then. A call whose data have other sizes is tra
 from __future__ import annotations
 
 import builtins
+import collections
 import functools
 import itertools
 import math
@@ -615,43 +616,43 @@ def _instances(loss_order, index, inputs, uses, roots, par):
     and numbers. Two pieces are of one class if they are the same ops on the same parameters and numbers, wired the
     same way (their data may differ). A loss over a batch has one piece per sample.
     """
-    sig, table, count = {}, {}, {}
+    sig, table = {}, {}
+    setdefault = table.setdefault
     for node in loss_order:
-        op = node.grad_fn
-        if op is None:
+        ps = par.get(node)
+        if ps is None:
             key = ("p", index[node]) if node in index else ("d",) if node in inputs else ("c", node.data)
-        elif op.n == 2:
-            key = (op, sig[node._x], sig[node._y])
+        elif len(ps) == 2:
+            key = (node.grad_fn, sig[ps[0]], sig[ps[1]])
         else:
-            key = (op, *[sig[p] for p in par[node]])
-        s = sig[node] = table.setdefault(key, len(table))
-        count[s] = count.get(s, 0) + 1
-    instances, classes, forms = {}, [], {}
+            key = (node.grad_fn, *[sig[p] for p in ps])
+        sig[node] = setdefault(key, len(table))
+    count = collections.Counter(sig.values())
+    op_nodes = [n for n in loss_order if n in par]
+    instances, classes, forms, leaves = {}, [], {}, {}
     covered = set()
     budget = 4 * len(loss_order)  # the walks below, in nodes: past it, stop looking (tracing stays linear)
-    for at in range(len(loss_order) - 1, -1, -1):
-        root = loss_order[at]
-        if root.grad_fn is None or root in covered or count[sig[root]] < 4:
+    for at in range(len(op_nodes) - 1, -1, -1):
+        root = op_nodes[at]
+        if root in covered or count[sig[root]] < 4:
             continue
-        # its op nodes, walking back through the engine's order: in a piece of its own they come right before
-        # it, with only leaves between them (the same order for every piece of a class)
-        nodes, expected, internal, k = [], {root}, {}, at
         if budget < 0:
             break
+        # its op nodes, walking back through the engine's order: in a piece of its own they come right before
+        # it (the same order for every piece of a class)
+        nodes, expected, internal, k = [], {root}, {}, at
         while expected and k >= 0:
-            n = loss_order[k]
+            n = op_nodes[k]
             k -= 1
-            if n.grad_fn is None:
-                continue
             if n not in expected:
                 break  # one of them came earlier: something outside uses it
             expected.discard(n)
             nodes.append(n)
-            budget -= 1
             for p in par[n]:
                 if p in par:
                     internal[p] = internal.get(p, 0) + 1
                     expected.add(p)
+        budget -= len(nodes)
         if expected or len(nodes) < 8 or any(internal[n] != uses[n] or n in roots for n in nodes[1:]):
             continue  # used from outside (or too small): not a piece of its own
         nodes.reverse()
@@ -661,8 +662,12 @@ def _instances(loss_order, index, inputs, uses, roots, par):
             for p in par[n]:
                 r = local.get(p)
                 if r is None:
-                    r = (-1 - index[p] if p in index else ("d", slots.setdefault(p, len(slots))) if p in inputs
-                         else ("c", p.data, math.copysign(1.0, p.data)))
+                    r = leaves.get(p)
+                    if r is None:
+                        if p in inputs:
+                            r = ("d", slots.setdefault(p, len(slots)))
+                        else:
+                            r = leaves[p] = -1 - index[p] if p in index else ("c", p.data, math.copysign(1.0, p.data))
                 form.append(r)
             local[n] = len(local)
         form = tuple(form)
