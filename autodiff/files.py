@@ -1,5 +1,6 @@
 """Files that are never half-written: write the whole file beside the target, then rename it over the target."""
 import errno
+import hashlib
 import os
 import re
 import stat
@@ -24,20 +25,45 @@ def atomic_write(path, data):
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: the folder {target.parent} does not exist")
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
+        info = os.stat(target)
     except FileNotFoundError:
         mode = None  # a new file: the usual permissions (0666 less the umask)
+    else:
+        if not stat.S_ISREG(info.st_mode):  # a device, a pipe, a socket: never replaced by a file
+            raise ValueError(f"cannot write {path}: {_kind(info)}, not a regular file; give the name of a file "
+                             f"(a new one, or one to replace)")
+        mode = stat.S_IMODE(info.st_mode)
     _remove_stale(target)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = target.with_name(f".{_stem(target.name)}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         if not _write_unnamed(target.parent, tmp, data, mode):
             with open(tmp, "xb") as f:  # "x": a fresh file
                 _fill(f.fileno(), data, mode)
         os.replace(tmp, target)
+    except OSError as e:  # named by the user's path, not by the temporary file's
+        tmp.unlink(missing_ok=True)
+        error = type(e)(e.errno, f"cannot write {path}: {e.strerror or e}")
+        raise error from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _kind(info):
+    mode = info.st_mode
+    return ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else
+            "a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file")
+
+
+def _stem(name):
+    """The file name as its temporary file's name holds it: whole, or, where the temporary name would pass the
+    system's 255 bytes, its start and a hash of the whole (a name of 230-255 bytes is legal; its temporary's too)."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) <= 200:
+        return name
+    start = encoded[:160].decode("utf-8", "ignore")
+    return f"{start}~{hashlib.sha256(encoded).hexdigest()[:16]}"
 
 
 def _fill(fd, data, mode):
@@ -77,7 +103,7 @@ _unnamed_works = True
 
 def _remove_stale(target):
     """Remove the temporary files that a killed writer of target left (their process is gone)."""
-    ours = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]{{12}}\.tmp")  # exactly what we name them
+    ours = re.compile(rf"\.{re.escape(_stem(target.name))}\.(\d+)\.[0-9a-f]{{12}}\.tmp")  # exactly what we name them
     for old in target.parent.iterdir():
         match = ours.fullmatch(old.name)
         if match and not _alive(int(match.group(1))):

@@ -1,0 +1,82 @@
+"""The defects an adversary and a new user's tour found, each closed by a test named after what it guards."""
+import os
+import re
+import socket
+import stat
+import tempfile
+
+import pytest
+
+from nn import MLP
+
+
+# ----- 1. save() never replaces what is not a regular file ----------------------------------------------------------
+
+def _not_files(folder):
+    """A FIFO, a character device (as root), a socket and a symlink to the FIFO, made in folder."""
+    made = {}
+    os.mkfifo(folder / "fifo")
+    made["a pipe (FIFO)"] = folder / "fifo"
+    try:
+        os.mknod(folder / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
+        made["a character device"] = folder / "null"
+    except PermissionError:
+        pass  # not root: the FIFO and the socket stand for it
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(folder / "sock"))
+    made["a socket"] = folder / "sock"
+    (folder / "link").symlink_to(folder / "fifo")
+    made["a pipe (FIFO), not a regular file"] = folder / "link"
+    return made, server
+
+
+def test_save_refuses_devices_pipes_and_sockets_naming_the_path():
+    from autodiff.files import atomic_write
+    folder = tempfile.mkdtemp(dir="/tmp")  # short: a socket's path has at most 107 bytes
+    from pathlib import Path
+    folder = Path(folder)
+    made, server = _not_files(folder)
+    try:
+        for kind, path in made.items():
+            before = os.lstat(path)
+            with pytest.raises(ValueError, match=re.escape(f"cannot write {path}: {kind}")):
+                MLP(2, [1], seed=0).save(path)
+            with pytest.raises(ValueError, match="not a regular file"):
+                atomic_write(path, b"x")
+            after = os.lstat(path)
+            assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)  # untouched
+        assert sorted(p.name for p in folder.iterdir()) == sorted(["fifo", "sock", "link"] +
+                                                                   (["null"] if "a character device" in made else []))
+    finally:
+        server.close()
+        for p in folder.iterdir():
+            p.unlink()
+        folder.rmdir()
+
+
+# ----- 10. long file names ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("length", [230, 244, 255])
+def test_a_legal_long_file_name_is_saved_and_replaced(tmp_path, length):
+    from autodiff.files import atomic_write
+    model = MLP(2, [2, 1], seed=0)
+    path = tmp_path / ("m" * (length - 5) + ".json")
+    model.save(path)
+    assert MLP.from_file(path).state_dict() == model.state_dict()
+    model.save(path)  # replacing it too
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    wide = tmp_path / ("é" * 120 + ".bin")  # 245 bytes in UTF-8
+    atomic_write(wide, b"whole")
+    assert wide.read_bytes() == b"whole"
+
+
+def test_an_error_while_writing_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / ("m" * 250 + ".json")
+
+    def fail(src, dst):
+        raise OSError(28, "No space left on device", str(src))
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError) as info:
+        MLP(2, [1], seed=0).save(path)
+    assert str(path) in str(info.value) and ".tmp" not in str(info.value) and info.value.errno == 28
+    assert list(tmp_path.iterdir()) == []  # no temporary file left
