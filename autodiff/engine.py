@@ -16,8 +16,8 @@ import math
 import threading
 
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
-                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison, show,
-                     undefined_derivative)
+                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
+                     refuse_truth, show, undefined_derivative)
 from .grad_mode import no_grad, recording, tracing
 from .guards import Traced
 
@@ -92,6 +92,7 @@ class Value:
 
     __int__ = __float__
     __lt__, __le__, __gt__, __ge__ = map(refuse_comparison, ("<", "<=", ">", ">="))  # say: compare .data
+    __bool__ = refuse_truth  # `if v:` would be True even for Value(0.0): say to test v.data
 
     def tree(self, max_nodes=200):
         """The graph as an indented text tree (label, op, data, grad), for terminals: print(v.tree())."""

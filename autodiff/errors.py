@@ -79,6 +79,19 @@ def refuse_comparison(symbol):
     return compare
 
 
+def refuse_modulo(x, y, modulo):
+    """pow(v, y, m): Python's three-argument pow, which has no gradient."""
+    return TypeError(f"pow() with a modulo (pow(v, {show(y.data if _is_value(y) else y)}, {show(modulo)})) is not "
+                     f"differentiable and has no Value form: use v ** y, and take the remainder of the number: "
+                     f"pow(v.data, y, m) or v.data ** y % m")
+
+
+def refuse_truth(value):
+    """bool(v), `if v:`: the truth of a Value is not a number's, so it is refused like <."""
+    raise TypeError(f"the truth of a Value ({show(value.data)}) is ambiguous: `if v:` would be True even for "
+                     f"Value(0.0). Test the number: `if v.data:`, `if v.data > 0:`")
+
+
 def operands(xs):
     """The operands of an op as a message shows them: (1.0, 2.0)."""
     return "(" + ", ".join(repr(x.data if _is_value(x) else x) for x in xs) + ")"

@@ -72,7 +72,7 @@ import math
 
 from . import grad_mode
 from .engine import TABLE, Constant, Op, Value, constant, constants, slow_node, value
-from .errors import real
+from .errors import real, refuse_modulo
 from .floats import cos_, div_, exp_, log_, pow_, sigmoid_, sin_, sqrt_, tanh_, vpow_
 
 __all__ = ["OPS"]
@@ -103,7 +103,7 @@ def {f}(self):
 '''
 
 BINARY = '''
-def {f}(self, other):
+def {f}(self, other{modulo}):
     """The op {name}: out = {forward}; d(out)/dx = {dx}; d(out)/dy = {dy}.
 
     {where}: x is self, y is other (a Value or a number).
@@ -184,6 +184,8 @@ def {f}(x, y):
 '''
 
 POWER_DISPATCH = '''\
+    if modulo is not None:
+        raise refuse_modulo(self, other, modulo)
     if isinstance(other, Value) and type(other) is not Constant:
         return vpower(self, other)  # a Value exponent: the op that also differentiates by the exponent
 '''
@@ -271,7 +273,7 @@ def _section(key, row, table):
     header += [f"#   d(out)/d{v} = {r}" for v, r in zip("xy", rules)]
     method, operator, reflected, roperator = APPLIED.get(key, (key, key, None, None))
     fields = dict(f=method, r=reflected, name=name, forward=forward, op=f"{key}_op",
-                  dx=rules[0], dy=rules[-1], symbol=name, dispatch="")
+                  dx=rules[0], dy=rules[-1], symbol=name, dispatch="", modulo="")
     if key in SELECTIONS:
         where = f"What {USED_BY[key]} at higher orders (a function of autodiff.ops, not a Value method)"
         if len(rules) == 1:
@@ -287,7 +289,7 @@ def _section(key, row, table):
     else:
         where = f"Value.{operator}" + (", when the exponent is a number or a Constant" if key == "power" else "")
         if key == "power":
-            fields["dispatch"] = POWER_DISPATCH
+            fields["dispatch"], fields["modulo"] = POWER_DISPATCH, ", modulo=None"  # pow(v, 2, 3): refused
         elif key == "vpower":
             where = "Value.__pow__, when the exponent is a Value"
         body = BINARY.format(**fields, where=where)

@@ -15,7 +15,7 @@ import math
 
 from . import grad_mode
 from .engine import TABLE, Constant, Op, Value, constant, constants, slow_node, value
-from .errors import real
+from .errors import real, refuse_modulo
 from .floats import cos_, div_, exp_, log_, pow_, sigmoid_, sin_, sqrt_, tanh_, vpow_
 
 __all__ = ["OPS"]
@@ -250,11 +250,13 @@ div_op = Op(*TABLE['div'], backward=div_backward,
 #   d(out)/dx = y * x ** (y - 1) if value(y) else 0.0
 #   d(out)/dy = out * log(x) if value(x) else 0.0
 
-def power(self, other):
+def power(self, other, modulo=None):
     """The op **: out = pow_(x, y); d(out)/dx = y * x ** (y - 1) if value(y) else 0.0; d(out)/dy = out * log(x) if value(x) else 0.0.
 
     Value.__pow__, when the exponent is a number or a Constant: x is self, y is other (a Value or a number).
     """
+    if modulo is not None:
+        raise refuse_modulo(self, other, modulo)
     if isinstance(other, Value) and type(other) is not Constant:
         return vpower(self, other)  # a Value exponent: the op that also differentiates by the exponent
     x = self.data

@@ -1,4 +1,5 @@
 """The defects an adversary and a new user's tour found, each closed by a test named after what it guards."""
+import math
 import os
 import re
 import socket
@@ -80,3 +81,26 @@ def test_an_error_while_writing_names_the_users_path_not_the_temporary_file(tmp_
         MLP(2, [1], seed=0).save(path)
     assert str(path) in str(info.value) and ".tmp" not in str(info.value) and info.value.errno == 28
     assert list(tmp_path.iterdir()) == []  # no temporary file left
+
+
+# ----- 12. the truth of a Value, and pow with a modulo ----------------------------------------------------------
+
+def test_the_truth_of_a_value_is_refused_like_a_comparison():
+    from autodiff import Value
+    for v in (Value(0.0), Value(2.0)):
+        with pytest.raises(TypeError, match=r"v\.data"):
+            bool(v)
+        with pytest.raises(TypeError, match="ambiguous"):
+            if v:
+                pass
+    x = Value(0.5)
+    loss = (x * x).tanh() + abs(x) + x.relu()  # the engine's own code never takes a Value's truth
+    loss.backward()
+    assert x.grad == pytest.approx(2 * 0.5 * (1 - math.tanh(0.25) ** 2) + 2)
+
+
+def test_pow_with_a_modulo_says_what_is_wrong():
+    from autodiff import Value
+    with pytest.raises(TypeError, match=r"pow\(\) with a modulo .*pow\(v.data, y, m\)"):
+        pow(Value(3.0), 2, 3)
+    assert pow(Value(3.0), 2).data == 9.0
