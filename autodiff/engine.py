@@ -500,7 +500,7 @@ def topological_order(*roots):
 
 
 _DONE = object()
-_passes = threading.RLock()
+passes = threading.RLock()  # one backward pass at a time, and nn's zero_grad() and optimizer steps wait for it
 
 
 def backward(root, seed):
@@ -512,7 +512,7 @@ def backward(root, seed):
     """
     if type(root) is Constant:
         return
-    with _passes:  # one pass at a time: passes in threads that share leaves would mix their accumulators
+    with passes:  # one pass at a time: passes in threads that share leaves would mix their accumulators
         _backward(root, seed)
 
 
@@ -583,7 +583,7 @@ def add_grad(leaf, g):
 def add_grads(leaves, grads):
     """add_grad for each leaf, one pass at a time (as backward(): threads that share leaves add every share); a leaf
     whose .grad is not a number is refused before any leaf changes."""
-    with _passes:
+    with passes:
         olds = [_old_grad(leaf) for leaf in leaves]
         for leaf, old, g in zip(leaves, olds, grads):
             leaf.grad = (0.0 if old is None else old) + g

@@ -13,6 +13,7 @@ import random
 from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 from autodiff import Parameter, Value
+from autodiff.engine import passes
 from autodiff.errors import show
 
 from .serialize import read_model, write_model
@@ -101,9 +102,11 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
-        """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls)."""
-        for p in self.parameters():
-            p.grad = 0.0
+        """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls); between passes: a
+        backward() running in another thread is not split by it."""
+        with passes:
+            for p in self.parameters():
+                p.grad = 0.0
 
     @contextlib.contextmanager
     def using(self: M, params: Iterable[Value]) -> Iterator[M]:

@@ -5,7 +5,8 @@ import math
 import numbers
 from typing import Iterable
 
-from autodiff import Value
+from autodiff import Value, grad_computed
+from autodiff.engine import passes
 
 __all__ = ["SGD", "Adam"]
 
@@ -38,9 +39,16 @@ class Optimizer:
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
 
     def zero_grad(self) -> None:
-        """Set every parameter's .grad to 0.0."""
-        for p in self.params:
-            p.grad = 0.0
+        """Set every parameter's .grad to 0.0 (between passes: a backward() in another thread is not split)."""
+        with passes:
+            for p in self.params:
+                p.grad = 0.0
+
+
+def _grad(p: Value) -> float | None:
+    """A parameter's gradient; None if no pass computed one or it was set to None: step() skips such a parameter
+    entirely (no weight decay, no momentum, no Adam moments), as PyTorch does."""
+    return p.grad if grad_computed(p) else None
 
 
 class SGD(Optimizer):
@@ -51,19 +59,21 @@ class SGD(Optimizer):
         self.lr = _hyper("lr", lr, "SGD")
         self.momentum = _hyper("momentum", momentum, "SGD")
         self.weight_decay = _hyper("weight_decay", weight_decay, "SGD")
-        self._velocity = None
+        self._velocity: list[float | None] = [None] * len(self.params)  # each parameter's, from its first step
 
     def step(self) -> None:
-        """One update of every parameter from its current .grad."""
-        grads = [p.grad + self.weight_decay * p.data for p in self.params]
-        if self.momentum:
-            if self._velocity is None:
-                self._velocity = grads
-            else:
-                self._velocity = [self.momentum * v + g for v, g in zip(self._velocity, grads)]
-            grads = self._velocity
-        for p, g in zip(self.params, grads):
-            p.data -= self.lr * g
+        """One update of every parameter from its current .grad (one with no grad is left alone)."""
+        with passes:
+            for i, p in enumerate(self.params):
+                g = _grad(p)
+                if g is None:
+                    continue
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                if self.momentum:
+                    v = self._velocity[i]
+                    g = self._velocity[i] = g if v is None else self.momentum * v + g
+                p.data -= self.lr * g
 
 
 class Adam(Optimizer):
@@ -78,18 +88,23 @@ class Adam(Optimizer):
         self.betas = (_hyper("beta1", betas[0], "Adam", 1.0), _hyper("beta2", betas[1], "Adam", 1.0))
         self.eps = _hyper("eps", eps, "Adam")
         self.weight_decay = _hyper("weight_decay", weight_decay, "Adam")
-        self._t = 0
+        self._t = [0] * len(self.params)  # each parameter's own step count, as PyTorch keeps it
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)
 
     def step(self) -> None:
-        """One update of every parameter from its current .grad."""
+        """One update of every parameter from its current .grad (one with no grad is left alone)."""
         b1, b2 = self.betas
-        self._t += 1
-        correction1, correction2 = 1 - b1 ** self._t, 1 - b2 ** self._t
-        for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data
-            self._m[i] = b1 * self._m[i] + (1 - b1) * g
-            self._v[i] = b2 * self._v[i] + (1 - b2) * g * g
-            denom = math.sqrt(self._v[i]) / math.sqrt(correction2) + self.eps
-            p.data -= self.lr / correction1 * self._m[i] / denom
+        with passes:
+            for i, p in enumerate(self.params):
+                g = _grad(p)
+                if g is None:
+                    continue
+                if self.weight_decay:
+                    g = g + self.weight_decay * p.data
+                t = self._t[i] = self._t[i] + 1
+                correction1, correction2 = 1 - b1 ** t, 1 - b2 ** t
+                self._m[i] = b1 * self._m[i] + (1 - b1) * g
+                self._v[i] = b2 * self._v[i] + (1 - b2) * g * g
+                denom = math.sqrt(self._v[i]) / math.sqrt(correction2) + self.eps
+                p.data -= self.lr / correction1 * self._m[i] / denom

@@ -104,3 +104,74 @@ def test_pow_with_a_modulo_says_what_is_wrong():
     with pytest.raises(TypeError, match=r"pow\(\) with a modulo .*pow\(v.data, y, m\)"):
         pow(Value(3.0), 2, 3)
     assert pow(Value(3.0), 2).data == 9.0
+
+
+# ----- 4. optimizers and a grad of None ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda ps: __import__("nn").SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1),
+    lambda ps: __import__("nn").Adam(ps, lr=0.1, weight_decay=0.1),
+], ids=["SGD", "Adam"])
+def test_an_optimizer_skips_a_parameter_with_no_grad_as_pytorch_does(make):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install -e '.[test]'")
+    from autodiff import Value
+    ours = [Value(0.5), Value(-1.5), Value(2.0)]
+    theirs = [torch.tensor(v.data, dtype=torch.float64, requires_grad=True) for v in ours]
+    opt = make(ours)
+    topt = getattr(torch.optim, type(opt).__name__)(theirs, **{k: v for k, v in vars(opt).items()
+                                                                if not k.startswith("_") and k != "params"})
+    for step in range(4):
+        opt.zero_grad()
+        topt.zero_grad(set_to_none=True)
+        used = [0, 1] if step % 2 else [0]  # parameter 1 only on odd steps, parameter 2 never
+        loss = sum((ours[i] * ours[i] * (i + 1) for i in used), Value(0.0))
+        tloss = sum(theirs[i] * theirs[i] * (i + 1) for i in used)
+        for i in set(range(3)) - set(used):
+            ours[i].grad = None
+        loss.backward()
+        tloss.backward()
+        opt.step()
+        topt.step()
+        assert [v.data for v in ours] == pytest.approx([t.item() for t in theirs], rel=1e-12)
+    assert ours[2].data == 2.0  # never had a grad: no decay either
+
+
+# ----- 7. threads: zeroing and stepping wait for a pass -----------------------------------------------------------
+
+def test_zero_grad_during_another_threads_backward_waits_for_it():
+    import threading
+    import time
+
+    import nn
+    from autodiff import Value, primitive
+    inside, release = threading.Event(), threading.Event()
+
+    def slow_derivative(x):
+        inside.set()
+        release.wait(5)
+        return 13.0
+
+    slow = primitive(slow_derivative, name="slow")(lambda x: 13.0 * x)
+    for zero in ("module", "optimizer", "step"):
+        inside.clear(), release.clear()
+        p = Value(1.0)
+        p.grad = 5.0
+        opt = nn.SGD([p], lr=1.0)
+
+        class One(nn.Module):
+            def parameters(self, p=p):
+                return [p]
+        loss = slow(p)
+        worker = threading.Thread(target=loss.backward)
+        worker.start()
+        assert inside.wait(5)
+        other = threading.Thread(target={"module": One().zero_grad, "optimizer": opt.zero_grad,
+                                         "step": opt.step}[zero])
+        other.start()
+        time.sleep(0.1)  # the other thread is inside zero_grad() (or step()) now, or waiting to be
+        release.set()
+        worker.join(5), other.join(5)
+        if zero == "step":
+            assert p.grad == 18.0 and p.data == 1.0 - 18.0  # the step saw the whole pass's grad
+        else:
+            assert p.grad == 0.0  # the pass, then the zeroing: never a mix of the two (8.0)
