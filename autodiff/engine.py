@@ -13,11 +13,12 @@ Also here: the leaves (Parameter, Constant) and the backward pass. floats.py has
 (log of a negative number), grad_mode.py has no_grad.
 """
 import math
+import numbers
 import threading
 
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
-                     refuse_truth, show, undefined_derivative)
+                     leaf_float, refuse_truth, show, undefined_derivative)
 from .grad_mode import no_grad, recording, tracing
 from .guards import Traced
 
@@ -226,6 +227,11 @@ class Op:
         """A forward's result that is not a finite float: made a float, and refused if it is not finite although
         every operand is (an inf or nan operand gives what IEEE arithmetic gives)."""
         if type(out) is not float:
+            if not all(isinstance(x, float) for x in xs) and all(isinstance(x, numbers.Real) for x in xs):
+                try:  # a numpy float32 or an int set as .data: the forward again, on their floats
+                    out = self.forward(*[float(x) for x in xs])
+                except (ArithmeticError, ValueError):
+                    pass
             out = forward_number(self.name, out, xs)
         if out - out and finite(xs):
             raise non_finite_result(self.name, out, xs)
@@ -531,6 +537,8 @@ def _backward(root, seed):
                 op = node.grad_fn
                 if op is None:
                     if type(node) is not Constant:
+                        if type(node.data) is not float:
+                            leaf_float(node)
                         leaves.append((node, _old_grad(node)))
                         node.grad = -0.0
                 elif op.n == 2:
@@ -594,8 +602,11 @@ def _old_grad(leaf):
     old = _GRAD.__get__(leaf) if grad_computed(leaf) else None
     if old is None or type(old) is float:
         return old
-    if isinstance(old, (int, float)) and not isinstance(old, bool):
-        return float(old)
+    if isinstance(old, numbers.Real) and not isinstance(old, bool):
+        try:
+            return float(old)  # an int or a numpy number: its float (the grad the pass writes is a float)
+        except OverflowError:
+            pass
     raise TypeError(f"backward: the leaf {leaf!r} has .grad = {show(old)} ({type(old).__name__}); a grad must be "
                     f"a number: set it to 0.0 (or None) before backward()")
 

@@ -37,7 +37,21 @@ def _is_number(x):
 def bad_data(where, node):
     """The error for a Value whose .data was set to something that is not a number."""
     return TypeError(f"{where}: {node!r} has .data = {show(node.data)} ({type(node.data).__name__}), which is not a "
-                     f"number; a Value's .data must be a float (v.data = 3.0)")
+                     f"real number; a Value's .data must be a float (v.data = 3.0; a bool or complex is refused)")
+
+
+def leaf_float(leaf):
+    """A leaf's .data that is not a float, made the float the pass computes with: an int or a numpy number becomes
+    its float (the same number, so every grad is a float); a bool, a complex number or anything else is refused."""
+    x = leaf.data
+    if isinstance(x, Traced):
+        return
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise bad_data("backward", leaf)
+    try:
+        leaf.data = float(x)
+    except OverflowError:
+        raise bad_data("backward", leaf) from None
 
 
 def _is_value(x):
@@ -156,6 +170,10 @@ def forward_number(name, out, xs):
             return float(out)
         except OverflowError:  # an int of hundreds of digits
             raise RangeError(f"{name}{operands(xs)}: the result {show(out)} is too large for a float") from None
+    odd = [x for x in xs if isinstance(x, bool) or not isinstance(x, numbers.Real)]
+    if odd:  # a .data set by hand to a complex number (or a bool)
+        raise TypeError(f"{name}{operands(xs)}: the operand {show(odd[0])} is a {type(odd[0]).__name__}, not a "
+                        f"real number; a Value's .data must be a float (v.data = 3.0)")
     raise TypeError(f"{name}{operands(xs)}: the forward returned {type(out).__name__} {show(out)}, "
                     f"expected a real number")
 

@@ -175,3 +175,46 @@ def test_zero_grad_during_another_threads_backward_waits_for_it():
             assert p.grad == 18.0 and p.data == 1.0 - 18.0  # the step saw the whole pass's grad
         else:
             assert p.grad == 0.0  # the pass, then the zeroing: never a mix of the two (8.0)
+
+
+# ----- 2. numbers that are not floats in .data ------------------------------------------------------------------------
+
+def test_every_grad_the_engine_writes_is_a_float_whatever_real_number_data_holds():
+    np = pytest.importorskip("numpy")
+    import nn
+    from autodiff import Value
+    for data in (np.float32(0.1), np.float64(0.5), np.int64(4), 3, np.float16(-1.5)):
+        p, q = Value(1.0), Value(1.0)
+        p.data, q.data = data, float(data)
+        y, ref = (p * p + p).tanh() * p.exp(), (q * q + q).tanh() * q.exp()
+        assert type(y.data) is float and y.data == ref.data  # computed on the number's float
+        y.backward()
+        ref.backward()
+        assert type(p.grad) is float and p.grad == q.grad
+        assert type(p.data) is float and p.data == float(data)  # taken as its float: the same number
+        y.backward()  # and the next pass takes the grad the engine made
+        assert type(p.grad) is float
+    model = nn.MLP(2, [3, 1], seed=0)  # an nn model with an L2 penalty, two steps
+    opt = nn.SGD(model.parameters(), lr=0.1)
+    for p in model.parameters():
+        p.data = np.float32(p.data)
+    for _ in range(2):
+        opt.zero_grad()
+        loss = model([0.5, -1.0])[0] ** 2 + 1e-2 * sum(p * p for p in model.parameters())
+        loss.backward()
+        opt.step()
+    assert all(type(p.grad) is float for p in model.parameters())
+    p = Value(1.0)
+    p.grad = np.float32(2.0)  # a grad set by hand to a numpy number: taken as its float
+    (p * 3).backward()
+    assert p.grad == 5.0 and type(p.grad) is float
+
+
+@pytest.mark.parametrize("data", [True, False, 1 + 2j])
+def test_a_bool_or_complex_data_is_refused_naming_the_value(data):
+    from autodiff import Value
+    p = Value(1.0, label="weight")
+    p.data = data
+    with pytest.raises(TypeError, match=r"weight.*(bool|complex).*not a real number|is a complex, not a real"):
+        (p * 2.0).backward()
+    assert p.grad == 0.0  # nothing written
