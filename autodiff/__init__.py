@@ -2,6 +2,7 @@
 op that runs is plain Python in ops.py."""
 from .engine import (Value, Parameter, Constant, Op, DomainError, RangeError, grad_computed, no_grad, primitive,
                      exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos)
+from .anomaly import detect_anomaly
 from .functional import grad, value_and_grad, hessian, jvp, vjp, jacobian, hvp
 from .gradcheck import gradcheck, GradcheckError
 from .explain import explain
@@ -10,7 +11,7 @@ from .animate import animate
 from .compile import compile as compile  # public, but not in __all__: see below
 from . import engine, grad_mode, ops  # noqa: F401  (autodiff.ops.mul is what x * y runs)
 
-__all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", "grad_computed", "no_grad",
+__all__ = ["Value", "Parameter", "Constant", "Op", "DomainError", "RangeError", "grad_computed", "no_grad", "detect_anomaly",
            "grad", "value_and_grad", "hessian", "jvp", "vjp", "jacobian", "hvp", "primitive", "gradcheck", "GradcheckError", "explain",
            "draw", "save_svg", "animate", "GraphvizMissing",
            "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "sin", "cos"]

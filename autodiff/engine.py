@@ -19,6 +19,7 @@ import threading
 from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
                      leaf_float, refuse_truth, show, undefined_derivative)
+from .anomaly import check_unchanged, checking
 from .grad_mode import no_grad, recording, tracing
 from .guards import Traced
 
@@ -226,13 +227,8 @@ class Op:
     def result(self, out, xs):
         """A forward's result that is not a finite float: made a float, and refused if it is not finite although
         every operand is (an inf or nan operand gives what IEEE arithmetic gives)."""
-        if type(out) is not float:
-            if not all(isinstance(x, float) for x in xs) and all(isinstance(x, numbers.Real) for x in xs):
-                try:  # a numpy float32 or an int set as .data: the forward again, on their floats
-                    out = self.forward(*[float(x) for x in xs])
-                except (ArithmeticError, ValueError):
-                    pass
-            out = forward_number(self.name, out, xs)
+        if type(out) is not float:  # (a numpy float32 or an int as .data: the forward again, on their floats)
+            out = forward_number(self.name, out, xs, self.forward)
         if out - out and finite(xs):
             raise non_finite_result(self.name, out, xs)
         return out
@@ -519,6 +515,8 @@ def backward(root, seed):
     if type(root) is Constant:
         return
     with passes:  # one pass at a time: passes in threads that share leaves would mix their accumulators
+        if checking.get():  # autodiff.detect_anomaly(): is every number still the one the graph was built with?
+            check_unchanged(topological_order(root))
         _backward(root, seed)
 
 

@@ -163,8 +163,16 @@ def non_finite_result(name, out, xs):
     return DomainError(f"{name}{operands(xs)}: the result is not a number (nan) although every operand is finite")
 
 
-def forward_number(name, out, xs):
-    """A forward's result that is not a float (a user's primitive returned an int, say), as a float or a TypeError."""
+def forward_number(name, out, xs, forward=None):
+    """A forward's result that is not a float (a user's primitive returned an int, say), as a float or a TypeError.
+    If an operand is a real number but not a float (a numpy float32 or an int set as .data), the result is the
+    forward's on their floats, as for any other Value."""
+    if forward is not None and not all(isinstance(x, float) for x in xs) and all(
+            isinstance(x, numbers.Real) and not isinstance(x, bool) for x in xs):
+        try:
+            out = forward(*[float(x) for x in xs])
+        except (ArithmeticError, ValueError):
+            pass
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
         try:
             return float(out)

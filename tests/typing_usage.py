@@ -8,7 +8,7 @@ from typing import assert_type
 import autodiff
 import nn
 from autodiff import (Constant, DomainError, GradcheckError, GraphvizMissing, Op, Parameter, RangeError, Value, animate,
-                      cos, draw, exp, explain, grad, grad_computed, gradcheck, hessian, hvp, jacobian, jvp,
+                      cos, detect_anomaly, draw, exp, explain, grad, grad_computed, gradcheck, hessian, hvp, jacobian, jvp,
                       leaky_relu, log, no_grad, primitive, relu, save_svg, sigmoid, sin, sqrt, tanh, value_and_grad,
                       vjp)
 
@@ -43,6 +43,8 @@ def usage(tmp: Path) -> None:
     assert_type(p * c, Value)
     with no_grad():
         _ = x * 3
+    with detect_anomaly():
+        (x * x).backward()
 
     @no_grad()
     def inference(v: Value) -> Value:
