@@ -56,9 +56,6 @@ class Value:
             return None
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __getstate__(self):  # copy and pickle: the slots that are set (an unset grad stays "not computed")
-        return _state(self)
-
     @property
     def op(self):
         """The name of the op that made this Value; '' for a leaf."""
@@ -413,17 +410,6 @@ def grad_computed(node):
 _GRAD = Value.__dict__["grad"]  # the slot itself, which reads without __getattr__'s 0.0
 
 
-def _state(node):
-    """A Value's state for copy and pickle: its __dict__ (a subclass may have one) and every slot that is set."""
-    slots = {}
-    for cls in type(node).__mro__:
-        for name in cls.__dict__.get("__slots__", ()):
-            slot = cls.__dict__[name]
-            if name not in ("__weakref__", "__dict__") and _is_set(slot, node):
-                slots[name] = slot.__get__(node)
-    return getattr(node, "__dict__", None) or None, slots
-
-
 def _is_set(slot, node):
     try:
         slot.__get__(node)
@@ -633,7 +619,7 @@ def backprop(order, grads, higher=False, trace=None):
 # The ops, applied: ops.py is the table above written out as Python, one function per op (and per reflected
 # operator) and one step of backward() per op. It imports this module, so it comes last.
 
-from . import ops  # noqa: E402
+from . import copies, ops  # noqa: E402
 from .ops import OPS, add_op, mul_op  # noqa: E402,F401  (backward() writes these two steps in)
 from .ops import exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos  # noqa: E402  (autodiff.exp, ...)
 
@@ -645,3 +631,5 @@ Value.__pow__, Value.__rpow__ = ops.power, ops.rvpower  # power: a number expone
 Value.__neg__, Value.__abs__ = ops.neg, ops.absolute
 Value.exp, Value.log, Value.sqrt, Value.tanh, Value.sigmoid = exp, log, sqrt, tanh, sigmoid
 Value.relu, Value.leaky_relu, Value.sin, Value.cos = relu, leaky_relu, sin, cos
+Value.__reduce__, Value.__setstate__ = copies.reduce_value, copies.set_state  # graphs of any depth: copies.py
+Value.__copy__, Value.__deepcopy__ = copies.copy_value, copies.deepcopy_value

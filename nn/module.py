@@ -12,6 +12,7 @@ import os
 import random
 from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
+import autodiff
 from autodiff import Parameter, Value
 from autodiff.engine import passes
 from autodiff.errors import show
@@ -22,13 +23,18 @@ __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
 M = TypeVar("M", bound="Module")
 Inputs = Sequence["Value | float"] | Value | float
 
-# name: (phi, the gain of the initialisation; see Neuron)
+def linear(v: Value) -> Value:
+    """The identity: a neuron's output without an activation."""
+    return v
+
+
+# name: (phi, the gain of the initialisation; see Neuron). Functions of a module, so a model pickles.
 ACTIVATIONS = {
-    "relu": (lambda v: v.relu(), math.sqrt(2.0)),
-    "leaky_relu": (lambda v: v.leaky_relu(), math.sqrt(2.0)),
-    "tanh": (lambda v: v.tanh(), 1.0),
-    "sigmoid": (lambda v: v.sigmoid(), 1.0),
-    "linear": (lambda v: v, 1.0),
+    "relu": (autodiff.relu, math.sqrt(2.0)),
+    "leaky_relu": (autodiff.leaky_relu, math.sqrt(2.0)),
+    "tanh": (autodiff.tanh, 1.0),
+    "sigmoid": (autodiff.sigmoid, 1.0),
+    "linear": (linear, 1.0),
 }
 
 

@@ -294,3 +294,76 @@ def test_detect_anomaly_is_off_outside_its_block_and_per_thread():
         t = threading.Thread(target=lambda: seen.append(autodiff.anomaly.checking.get()))
         t.start(), t.join()
     assert seen == [False]
+
+
+# ----- 5. copies and pickles of deep graphs and of models ----------------------------------------------------------
+
+def _chain(depth):
+    """A chain of `depth` ops: x, x * 1.0001, tanh(that), ..."""
+    from autodiff import Value
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(depth // 2):
+        y = (y * 1.0001).tanh()
+    return x, y
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_100000_deep_chain_copies_and_pickles_and_round_trips_equal(how):
+    import copy
+    import pickle
+    import sys
+
+    from autodiff.engine import topological_order
+    assert sys.getrecursionlimit() <= 10000  # no help from a raised limit
+    x, y = _chain(100_000)
+    y.backward()
+    z = copy.deepcopy(y) if how == "deepcopy" else pickle.loads(pickle.dumps(y))
+    order, ours = topological_order(z), topological_order(y)
+    assert len(order) == len(ours)
+    assert [(n.data, n.grad, n.op, n.label) for n in order[::997]] == [(n.data, n.grad, n.op, n.label)
+                                                                         for n in ours[::997]]
+    new_x = order[0]
+    assert new_x.label == "x" and new_x is not x
+    new_x.grad = 0.0
+    z.backward()
+    assert new_x.grad == x.grad  # the copy is a graph of its own, and gives the same gradient
+
+
+def test_copies_keep_shared_nodes_shared_and_constants_and_ops_the_same():
+    import copy
+    import pickle
+
+    from autodiff import Value, grad_computed
+    a = Value(1.5, label="a")
+    b = a * a
+    c = b + b * 2.0
+    for copied in (copy.deepcopy([a, b, c]), pickle.loads(pickle.dumps([a, b, c]))):
+        a2, b2, c2 = copied
+        assert c2._x is b2 and c2._y._x is b2 and b2._x is a2 and b2._y is a2
+        assert c2._y._y is c._y._y and c2.grad_fn is c.grad_fn  # the shared Constant 2.0, the table's op
+        assert not grad_computed(c2) and c2.data == c.data
+    c2 = copy.copy(c)
+    assert c2._x is b and c2.data == c.data and c2 is not c
+
+
+def test_every_nn_model_pickles_and_copies():
+    import copy
+    import pickle
+
+    import nn
+    from autodiff import Value
+    from nn.module import ACTIVATIONS
+    for activation in ACTIVATIONS:
+        for model in (nn.Neuron(3, activation=activation), nn.Layer(3, 2, activation=activation),
+                      nn.MLP(3, [4, 2], activation=activation, seed=1)):
+            x = [0.5, -1.0, 2.0]
+            out = model(x)
+            for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+                assert type(other) is type(model) and other.state_dict() == model.state_dict()
+                got = other(x)
+                got, out_ = (got, out) if isinstance(got, list) else ([got], [out])
+                assert [v.data for v in got] == [v.data for v in out_]
+                assert all(p is not q for p, q in zip(other.parameters(), model.parameters()))
+    assert isinstance(pickle.loads(pickle.dumps(Value(2.0) * 3)), Value)
