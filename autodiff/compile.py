@@ -23,10 +23,10 @@ from typing import Any, Callable, Iterable, Literal, overload
 
 from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
-from .floats import pow_, sigmoid_, vpow_
+from .floats import pow_, power_slope, sigmoid_, vpow_
 from .grad_mode import recording_on
 from .guards import gc_paused, numbers_in_scope, traced_call, what_changes
-from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op
+from .ops import absolute_op, add_op, cos_op, log_op, mul_op, neg_op, power_op, sin_op, sqrt_op, sub_op, vpower_op
 from .explain import readable
 from .errors import derivative_number, finite, forward_number
 from .errors import show as _show
@@ -45,7 +45,20 @@ __all__ = ["compile"]
 # every op below, and so is seen at the end; the inputs of every other op (relu(-inf) is 0) are summed into a check.
 # Anything not finite there runs the call eagerly, which raises the engine's error (or gives IEEE's numbers).
 PROPAGATING = {add_op, sub_op, mul_op, neg_op, absolute_op, log_op, sqrt_op, sin_op, cos_op}  # an inf or nan operand gives an inf or nan result (or Python raises)
-GLOBALS = {"math": math, "_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
+def _power_slope(x, y, out):
+    """power's d/dx as the eager engine computes it: the table's y * x ** (y - 1), or floats.power_slope where
+    that overflows (nan if neither is finite: the call then runs eagerly, which raises the engine's error)."""
+    try:
+        d = y * x ** (y - 1) if y else 0.0
+    except ArithmeticError:
+        d = math.nan
+    if d - d and math.isfinite(x) and math.isfinite(y):
+        rescued = power_slope(x, y, out)
+        return math.nan if rescued is None else rescued
+    return d
+
+
+GLOBALS = {"_power_slope": _power_slope, "math": math, "_add": operator.add, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
            "sigmoid": sigmoid_, "pow_": pow_, "vpow_": vpow_, "inf": math.inf, "nan": math.nan}
 
 
@@ -743,9 +756,11 @@ def _derivative(node, i, names):
     """The expression of d(node)/d(parent i)."""
     op = node.grad_fn
     args = [names[p] for p in node.parents]
-    if op is power_op and type(node.parents[1]) is Constant:
+    if op is power_op and type(node.parents[1]) is Constant and not (i == 0 and abs(node.parents[1].data) < 1):
         c = node.parents[1].data
         return "0.0" if c == 0 else f"{_literal(c)} * {args[0]} ** {_literal(c - 1)}"
+    if op in (power_op, vpower_op) and i == 0:  # a small exponent: x ** (y - 1) may overflow where the product
+        return f"_power_slope({args[0]}, {args[1]}, {names[node]})"  # does not, as in the eager engine
     if op.formulas:
         return templates(op)[1 + i].format(x=args[0], y=args[1] if len(args) > 1 else None, out=names[node])
     return f"{_fname(op, i)}({', '.join(args + [names[node]])})"

@@ -20,6 +20,7 @@ from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, f
                      bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
                      leaf_float, refuse_truth, show, undefined_derivative)
 from .anomaly import check_unchanged, checking
+from .floats import power_slope
 from .grad_mode import no_grad, recording, tracing
 from .guards import Traced
 
@@ -251,19 +252,28 @@ class Op:
                 d = rule(*xs, out)
             except (ArithmeticError, ValueError) as e:
                 if finite(numbers):
-                    raise undefined_derivative(self.name, i, numbers, e, self.formula(i)) from e
-                d = _ieee(rule, xs, out)
+                    d = self._rescued(i, numbers, node.data, higher)
+                    if d is None:
+                        raise undefined_derivative(self.name, i, numbers, e, self.formula(i)) from e
+                else:
+                    d = _ieee(rule, xs, out)
             if type(d) is not float:
                 d = derivative_number(self.name, i, numbers, d, higher)
             v = d.data if type(d) is not float else d
             if v - v and finite(numbers):
-                raise non_finite_derivative(self.name, i, numbers, v, self.formula(i))
+                d = self._rescued(i, numbers, node.data, higher)
+                if d is None:
+                    raise non_finite_derivative(self.name, i, numbers, v, self.formula(i))
             grads.append(d)
         return grads
 
     def formula(self, i):
         """The formula of the derivative with respect to input i (None for a primitive), for messages."""
         return self.formulas and self.formulas[1 + i]
+
+    def _rescued(self, i, numbers, out, higher):
+        """power's d/dx where x ** (y - 1) overflows but y * x ** (y - 1) does not (floats.power_slope)."""
+        return power_slope(*numbers, out) if self.name == "**" and i == 0 and not higher else None
 
     def non_finite(self, node, i):
         """backward()'s slow path for a derivative that is not finite (or failed: nan): local_grads raises the

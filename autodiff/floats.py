@@ -8,7 +8,7 @@ import math
 
 from .errors import DomainError, RangeError
 
-__all__ = ["div_", "pow_", "vpow_", "exp_", "log_", "sqrt_", "sigmoid_", "sin_", "cos_", "tanh_"]
+__all__ = ["div_", "pow_", "vpow_", "exp_", "log_", "sqrt_", "sigmoid_", "sin_", "cos_", "tanh_", "power_slope"]
 
 
 def div_(x, y):
@@ -75,3 +75,17 @@ def cos_(x):
 
 
 tanh_ = math.tanh  # finite for every input, and so is its derivative
+
+
+def power_slope(x, y, out):
+    """d(x ** y)/dx where the table's y * x ** (y - 1) overflows in x ** (y - 1) although the product is finite
+    (x = 1e-310, y = 1e-10: 1e300): the same number written as y / x * out (out = x ** y), to a few roundings; None
+    if that is not finite either (x = 0 with y < 1: the derivative is infinite)."""
+    for form in (lambda: y / x * out, lambda: y * (out / x), lambda: y * out / x):
+        try:
+            d = form()
+        except ArithmeticError:
+            continue
+        if d - d == 0:
+            return d
+    return None

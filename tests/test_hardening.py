@@ -367,3 +367,47 @@ def test_every_nn_model_pickles_and_copies():
                 assert [v.data for v in got] == [v.data for v in out_]
                 assert all(p is not q for p, q in zip(other.parameters(), model.parameters()))
     assert isinstance(pickle.loads(pickle.dumps(Value(2.0) * 3)), Value)
+
+
+# ----- 6. the power rule where x ** (y - 1) overflows ---------------------------------------------------------------
+
+POWER_CASES = [(1e-310, 1e-10, False), (1e-306, -0.01, False), (5e-324, 5e-324, True), (1e-300, 0.5, False),
+               (4e-320, 1e-12, False), (0.0, 2.0, False), (0.0, 1.0, False), (3.0, 2.5, True)]
+
+
+@pytest.mark.parametrize("x, y, value_exponent", POWER_CASES)
+def test_the_power_rule_gives_finite_derivatives_where_its_formula_overflows(x, y, value_exponent):
+    mpmath = pytest.importorskip("mpmath")
+    np = pytest.importorskip("numpy")
+    import autodiff
+    from autodiff import Value
+    mpmath.mp.dps = 60
+    exact = mpmath.mpf(y) * mpmath.power(mpmath.mpf(x), mpmath.mpf(y) - 1) if y != 1 else mpmath.mpf(1)
+    a = Value(x)
+    out = a ** (Value(y) if value_exponent else y)
+    out.backward()
+    assert a.grad == pytest.approx(float(exact), rel=1e-12, abs=0.0)
+    p = autodiff.Parameter(x)
+    step = autodiff.compile(lambda: p ** (Value(y) if value_exponent else y) * 1.0, [p])
+    assert step() == out.data and p.grad == a.grad  # the compiled step agrees, bit for bit
+    q = autodiff.Parameter(y)
+    batched = autodiff.compile(lambda t: t ** q, [q], batch=True) if value_exponent else None
+    if batched is None:
+        batched = autodiff.compile(lambda t: (t * p) ** y, [p], batch=True)
+        p.data = 1.0
+        losses, grads = batched.per_sample(np.array([x, 1.0]))
+        assert grads[0, 0] == pytest.approx(x * a.grad, rel=1e-12)  # d/dp (t p) ** y at p = 1 is t * y t ** (y - 1)
+    else:
+        losses, grads = batched.per_sample(np.array([x, 2.0]))
+        assert losses[0] == out.data
+
+
+def test_a_truly_infinite_power_derivative_is_still_refused():
+    from autodiff import DomainError, RangeError, Value
+    out = Value(0.0) ** 0.5  # d/dx = 0.5 / sqrt(x): infinite at 0
+    with pytest.raises((RangeError, DomainError), match=r"\*\*\(0.0, 0.5\)"):
+        out.backward()
+    out = Value(1e-300) ** 0.25  # 0.25 * 1e-300 ** -0.75 = 2.5e224: finite, no rescue needed
+    out.backward()
+    with pytest.raises(RangeError, match="overflows"):  # 0.5 * (5e-324) ** -1.5: beyond a float
+        (Value(5e-324) ** -0.5).backward()
