@@ -9,16 +9,15 @@ refers back to itself (a dropped graph is freed at once by reference counting), 
 two-input ops sit in two slots of the Value: one object per node for the garbage collector to track, which is most
 of what makes a pure-Python engine fast.
 
-Also here: the leaves (Parameter, Constant) and the backward pass. floats.py has the forwards that refuse an input
-(log of a negative number), grad_mode.py has no_grad.
+Also here: the leaves (Parameter, Constant), the backward pass. Elsewhere: floats.py (log_, ...), grad_mode.py.
 """
 import math
 import numbers
 import threading
 
-from .errors import (IEEE, DomainError, RangeError, derivative_number, finite, forward_error, forward_number,
-                     bad_data, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
-                     leaf_float, refuse_truth, show, undefined_derivative)
+from .errors import (IEEE, DomainError, RangeError, bad_data, derivative_number, finite, forward_error, forward_number,
+                     leaf_float, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
+                     refuse_truth, show, undefined_derivative)
 from .anomaly import check_unchanged, checking
 from .floats import power_slope
 from .grad_mode import no_grad, recording, tracing
