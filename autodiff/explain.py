@@ -215,12 +215,19 @@ def explain(root: Any, node: Any) -> Explanation:
             for p, d in zip(n.parents, local[n]):
                 if p in reach:
                     consumers.setdefault(p, []).append((n, d))
-    paths, stack = [], [([node], [])]
-    while stack:  # every path from node up to root (at most MAX_PATHS of them)
-        nodes, factors = stack.pop()
-        if nodes[-1] is root:
-            paths.append(Path(nodes, factors))
+    # every path from node up to root (at most MAX_PATHS of them); a path so far is a linked list, (its last node,
+    # ((the node before, ...), d)), not a list copied at every step: a chain of depth n costs n, not n squared
+    paths, stack = [], [(node, None)]
+    while stack:
+        last, link = stack.pop()
+        if last is root:
+            nodes, factors = [last], []
+            while link is not None:
+                (last, link), d = link[0], link[1]
+                nodes.append(last)
+                factors.append(d)
+            paths.append(Path(nodes[::-1], factors[::-1]))
             continue
-        for n, d in reversed(consumers.get(nodes[-1], [])):
-            stack.append((nodes + [n], factors + [d]))
+        for n, d in reversed(consumers.get(last, [])):
+            stack.append((n, ((last, link), d)))
     return Explanation(root, node, math.fsum(p.product for p in paths), paths, False, uses, total_paths)

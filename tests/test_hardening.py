@@ -411,3 +411,18 @@ def test_a_truly_infinite_power_derivative_is_still_refused():
     out.backward()
     with pytest.raises(RangeError, match="overflows"):  # 0.5 * (5e-324) ** -1.5: beyond a float
         (Value(5e-324) ** -0.5).backward()
+
+
+# ----- 8. explain() is linear in depth --------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_explain_of_a_100000_deep_chain_is_linear():
+    from autodiff import Value, explain
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(100_000):  # quadratic, this took minutes; linear, about a second
+        y = y * 1.00001
+    e = explain(y, x)
+    assert len(e.paths) == 1 and len(e.paths[0].nodes) == 100_001 and e.paths[0].nodes[0] is x
+    text = str(e)
+    assert text.count("×") == 100_000 - 1 and text.endswith(f"= {1.00001 ** 100_000:.4g}")
