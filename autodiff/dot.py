@@ -30,6 +30,25 @@ def local_derivatives(node):
         return [None] * len(node.parents)
 
 
+LONGEST = 80  # characters of a label drawn in its box: a longer one is shortened with …, whole in its tooltip
+_CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # (newlines are line breaks)
+
+
+def _drawn(label):
+    """(a label as drawn: control characters shown as escapes, \\x00, and a label past LONGEST characters shortened;
+    the whole label, for the tooltip, when it was shortened, else None). Graphviz refuses a NUL and any quoted
+    string over 16,384 characters."""
+    text = _CONTROL.sub(lambda m: repr(m[0])[1:-1], valid(label))
+    return (text, None) if len(text) <= LONGEST else (text[:LONGEST - 1] + "…", text)
+
+
+def _quoted_long(text):
+    """A DOT string of any length, as quoted pieces joined by + (DOT's concatenation): no piece is too long."""
+    pieces = [text[i:i + 4000] for i in range(0, len(text), 4000)] or [""]
+    escape = lambda t: t.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
+    return " + ".join(f'"{escape(t)}"' for t in pieces)
+
+
 def _escape_record(text):
     """Text that cannot break a record label: { } | < > and quotes escaped, newlines as line breaks."""
     text = valid(text).replace("\\", "\\\\")
@@ -84,6 +103,7 @@ class Graph:
             if node in self.unit:
                 units.setdefault(self.unit[node], []).append(node)
         self._group_ids = {u: i for i, u in enumerate(u for u in units if u != FOLDED)}
+        self._longs = []
         for node in shown:
             self._value_node(dot, node)
         for u, members in units.items():
@@ -91,6 +111,9 @@ class Graph:
         self._edges(dot, shown)
         if len(shown) + len(units) > 150:  # dot would spend minutes routing long curved edges: bound its effort
             dot.graph_attr.update(splines="line", nslimit="0.2", nslimit1="0.2", mclimit="0.3")
+        if self._longs:  # each placeholder (a bare DOT word) becomes its string, in pieces
+            dot.body[:] = [re.sub(r"=autodifflong(\d+)\b", lambda m: "=" + _quoted_long(self._longs[int(m[1])]), line)
+                           for line in dot.body]
         dot.summary = f"{len(self.order)} values, {sum(1 for n in shown if n.parents)} ops shown"
         return dot
 
@@ -116,7 +139,8 @@ class Graph:
     def _value_node(self, dot, node):
         k = kind(node, self.root)
         fill, style, _ = KINDS[k]
-        fields = [_escape_record(node.label)] if node.label else []
+        label, whole = _drawn(node.label) if node.label else ("", None)
+        fields = [_escape_record(label)] if node.label else []
         if k == "constant":
             fields.append(fmt(node.data))
         else:
@@ -126,8 +150,9 @@ class Graph:
                 fields.append("grad not computed" if self.grads is None and not grad_computed(node) else
                               f"grad {self._number(grad)}")
         nid = self.node_id(node)
+        tooltip = {} if whole is None else {"tooltip": self._long(whole)}
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
-                 else "filled", fillcolor=fill, id=nid)
+                 else "filled", fillcolor=fill, id=nid, **tooltip)
         if node.parents:
             dot.node(nid + "op", _escape_record(op_symbol(node.op)), shape="circle", width="0.3", fixedsize="false",
                      style="filled", fillcolor="#f3f3f3", fontsize="10", margin="0.02", id=nid + "op")
@@ -144,9 +169,15 @@ class Graph:
             dot.node("folded", f"{len(members):,} more values\\nfarther from the root", shape="note",
                      style="filled", fillcolor="#f3f3f3", id="folded")
             return
-        name = u[1] or "(model)"
+        name, whole = _drawn(u[1] or "(model)")
+        tooltip = {} if whole is None else {"tooltip": self._long(whole)}
         dot.node(self.unit_id(u), f"{_escape_record(name)}\\n{len(members):,} values", shape="box3d",
-                 style="filled", fillcolor=KINDS["group"][0], id=self.unit_id(u))
+                 style="filled", fillcolor=KINDS["group"][0], id=self.unit_id(u), **tooltip)
+
+    def _long(self, text):
+        """A placeholder for a long string, written into the DOT as quoted pieces once it is made (digraph)."""
+        self._longs.append(text)
+        return f"autodifflong{len(self._longs) - 1}"
 
     def _edges(self, dot, shown):
         """One edge per parent occurrence for drawn nodes; one counted edge between folded groups."""

@@ -426,3 +426,30 @@ def test_explain_of_a_100000_deep_chain_is_linear():
     assert len(e.paths) == 1 and len(e.paths[0].nodes) == 100_001 and e.paths[0].nodes[0] is x
     text = str(e)
     assert text.count("×") == 100_000 - 1 and text.endswith(f"= {1.00001 ** 100_000:.4g}")
+
+
+# ----- 9. labels that Graphviz would refuse ----------------------------------------------------------------------
+
+def test_labels_with_control_characters_or_over_16384_characters_are_drawn(tmp_path):
+    import shutil
+    pytest.importorskip("graphviz", reason="pictures need the graphviz package: pip install -e '.[draw]'")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    import html
+
+    import autodiff
+    from autodiff import Value
+    from autodiff.dot import LONGEST
+    long = "L" * 20_000 + ' "quoted" {record} <tag> \\ end'
+    a, b = Value(1.0, label="nul\x00here\x1b[31m"), Value(2.0, label=long)
+    c = a * b
+    c.label = "tab\there"
+    c.backward()
+    svg = autodiff.save_svg(c, tmp_path / "g.svg").read_text()
+    text = html.unescape(svg)
+    assert "nul\\x00here\\x1b[31m" in text and "tab\\there" in text  # control characters shown as escapes
+    assert "L" * (LONGEST - 1) + "…" in text and "L" * LONGEST + "…" not in text  # shortened in its box
+    assert long in text  # whole in the tooltip
+    page = autodiff.animate(c, tmp_path / "g.html").read_text()
+    assert "…" in page
+    assert "\x00" not in svg
