@@ -19,11 +19,11 @@ import warnings
 from typing import Any
 
 from . import engine
-from .engine import Constant, Parameter, Value, add_grads, backprop, topological_order
+from .engine import Constant, Parameter, Value, add_grads, topological_order
 from .grad_mode import recording_on
 from .guards import gc_paused, numbers_in_scope, traced_call, what_changes
 from .errors import show
-from .functional import watch
+from .functional import parameter_grads, watch
 from .trees import as_values
 
 __all__ = ["BatchStep"]
@@ -271,14 +271,10 @@ class BatchStep:
         try:
             with recording_on():
                 loss = self.fn(*as_values(sample))
-                found = backprop(topological_order(loss), {loss: 1.0}) if isinstance(loss, Value) else {}
+                row = parameter_grads(loss, self.params) if isinstance(loss, Value) else [0.0] * len(self.params)
         except (engine.DomainError, engine.RangeError) as e:
             raise type(e)(f"sample {i} of the batch: {e}") from None
-        index = {p: k for k, p in enumerate(self.params)}
-        row = [0.0] * len(self.params)
-        for p, g in found.items():
-            if p in index:
-                row[index[p]] = float(g)
+        row = [float(g) for g in row]
         return float(loss.data if isinstance(loss, Value) else loss), xp.asarray(row, dtype=xp.float64,
                                                                                   device=like.device)
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Literal, overload
 
 from .batch import BatchStep
 from .engine import Constant, Parameter, Value, add_grads, grad_computed, topological_order
+from .functional import parameter_grads
 from .floats import pow_, power_slope, sigmoid_, vpow_
 from .grad_mode import recording_on
 from .guards import gc_paused, numbers_in_scope, traced_call, what_changes
@@ -178,7 +179,7 @@ class Compiled:
     def eager(self, params, data, tree=None):
         """Run loss_fn on Values and backward(): the reference, and the source of precise errors."""
         leaves = [Value(p) for p in params]
-        value = self._backward(lambda d: self.loss_fn(_shaped(tree, leaves), *d), data)
+        value = self._backward(lambda d: self.loss_fn(_shaped(tree, leaves), *d), data, leaves)
         grads = [leaf.grad + 0.0 for leaf in leaves]
         return (value, grads)
 
@@ -230,14 +231,16 @@ class Compiled:
                       f"slower). Pass compile(..., max_programs=...) for more, or take the decision out of the "
                       f"function", RuntimeWarning, stacklevel=4)
 
-    def _backward(self, call, data):
-        """call(data as Values) and backward() of its loss; returns the loss as a float (and aux, with has_aux)."""
+    def _backward(self, call, data, params):
+        """call(data as Values), and d(loss)/d(params) added into their .grad as backward() adds them (only along the
+        paths to the parameters, as a program: functional.parameter_grads); returns the loss as a float (and aux,
+        with has_aux)."""
         with recording_on():
             out = call([as_values(d) for d in data])
             loss, aux = out if self.has_aux else (out, None)
             _check_loss(loss, self.__name__)
             if isinstance(loss, Value):
-                loss.backward()
+                add_grads(params, parameter_grads(loss, params))
         value = loss.data if isinstance(loss, Value) else float(loss)
         return (value, _floats_of(aux)) if self.has_aux else value
 
@@ -287,7 +290,7 @@ class CompiledStep(Compiled):
 
     def eager(self, data):
         """fn on Values and loss.backward(), into the parameters' .grad: the reference, and precise errors."""
-        return self._backward(lambda d: self.loss_fn(*d), data)
+        return self._backward(lambda d: self.loss_fn(*d), data, self.params)
 
 
 class Failed:

@@ -368,3 +368,17 @@ def hvp(f: Callable[..., Any]) -> Callable[[Sequence[Any], Sequence[Any]], Any]:
         return tuple(product) if isinstance(tangents, tuple) else list(product)
 
     return h
+
+
+def parameter_grads(loss: Any, params: Sequence[Any]) -> list[Any]:
+    """d(loss)/d(p) for each of params, by the chain rule along the paths from the parameters to the loss only,
+    as compile's programs compute them (their eager reruns use this): a derivative that no parameter's gradient
+    needs (of the data, say) is not computed, so it cannot fail. In the order backward() adds them: the same
+    floats."""
+    order = topological_order(loss)
+    wanted = set(params)
+    for node in order:
+        if node.grad_fn is not None and any(p in wanted for p in node.parents):
+            wanted.add(node)
+    found = backprop([n for n in order if n in wanted], {loss: 1.0}) if loss in wanted else {}
+    return [found.get(p, 0.0) for p in params]

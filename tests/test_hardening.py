@@ -453,3 +453,24 @@ def test_labels_with_control_characters_or_over_16384_characters_are_drawn(tmp_p
     page = autodiff.animate(c, tmp_path / "g.html").read_text()
     assert "…" in page
     assert "\x00" not in svg
+
+
+# ----- 11. one non-finite policy for the compiled, batched and re-run paths ------------------------------------------
+
+@pytest.mark.parametrize("x0", [-800.0, -math.inf, -1e308])
+def test_a_derivative_no_parameter_needs_is_never_computed_on_any_replay_path(x0):
+    np = pytest.importorskip("numpy")
+    import autodiff
+    from autodiff import DomainError, Parameter, Value
+    w = Parameter(1.5)
+    fn = lambda t: t.exp().sqrt() * w + w * w  # noqa: E731  (sqrt'(0) is infinite, but only the data's grad needs it)
+    batched = autodiff.compile(fn, [w], batch=True)
+    losses, grads = batched.per_sample(np.array([x0, 1.0]))
+    assert losses[0] == 1.5 * 1.5 and grads[0, 0] == 3.0
+    assert grads[1, 0] == pytest.approx(math.exp(0.5) + 3.0, rel=1e-15)
+    step = autodiff.compile(fn, [w])
+    w.grad = 0.0
+    assert step(x0) == 1.5 * 1.5 and w.grad == 3.0
+    x = Value(x0)
+    with pytest.raises(DomainError, match=r"sqrt\(0.0\)"):  # backward() gives the data a grad too: refused
+        fn(x).backward()
