@@ -5,7 +5,7 @@ import math
 import numbers
 from typing import Any, Callable, Iterable, Sequence
 
-from .engine import Value, no_grad
+from .engine import DomainError, RangeError, Value, no_grad
 from .errors import real, show
 from .functional import grad, hessian, hvp, jacobian
 from .trees import flatten, paths, unflatten
@@ -82,15 +82,26 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
     def first(mode):  # J[i][k] = d output i / d number k, computed by one mode; a pass leaves every .grad alone
         return jacobian(flat_f, mode=mode)(*xs)
 
-    numeric = [[(a - b) / (2 * eps) for a, b in zip(value(_shift(xs, k, eps)), value(_shift(xs, k, -eps)))]
-               for k in range(len(xs))]  # numeric[k][i]
+    def probe(k, h):  # f with number k moved by h; an error there says that the probe, not the point, was refused
+        try:
+            return value(_shift(xs, k, h))
+        except (DomainError, RangeError) as e:
+            smaller = f"a smaller eps (eps={abs(xs[k]) / 10:.1g})" if 0 < abs(xs[k]) <= eps else "a smaller eps"
+            raise type(e)(f"gradcheck: its central difference probes input {names[k]} at {xs[k]!r} "
+                          f"{'+' if h > 0 else '-'} eps = {xs[k] + h!r} (eps={eps:g}), outside f's domain: {e}. "
+                          f"Check at a point farther than eps from the edge of the domain, or give {smaller}") from None
+
+    center = value(xs)
+    ups, downs = [probe(k, eps) for k in range(len(xs))], [probe(k, -eps) for k in range(len(xs))]
+    numeric = [[(a - b) / (2 * eps) for a, b in zip(ups[k], downs[k])] for k in range(len(xs))]  # numeric[k][i]
+    sides = [[((c - b) / eps, (a - c) / eps) for a, b, c in zip(ups[k], downs[k], center)] for k in range(len(xs))]
     rows = []
     for mode in modes:
         once, again = first(mode), first(mode)
         if not all(a == b or (math.isnan(a) and math.isnan(b)) for r, s in zip(once, again) for a, b in zip(r, s)):
             raise GradcheckError("gradcheck: two passes at the same point gave different gradients: "
                                  f"{once} then {again}; a derivative rule must not keep state between calls")
-        rows += [(label(i, names[k]) + tag[mode], once[i][k], numeric[k][i]) for i in range(n_out)
+        rows += [(label(i, names[k]) + tag[mode], once[i][k], numeric[k][i], sides[k][i]) for i in range(n_out)
                  for k in range(len(xs))]
     what = "first derivatives"
     if order == 2:
@@ -108,7 +119,7 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
                 for j in range(len(xs)):
                     for k in range(len(xs)):
                         rows.append((label(i, f"{names[k]}, {names[j]}") + tag[mode], analytic[k][j],
-                                     (up[j][k] - down[j][k]) / (2 * eps)))
+                                     (up[j][k] - down[j][k]) / (2 * eps), None))
         what = "first and second derivatives"
     _compare(rows, atol, rtol, eps, what)
     return True
@@ -144,11 +155,16 @@ def _shift(xs, i, h):
 
 def _compare(rows, atol, rtol, eps, what):
     """Raise GradcheckError listing every derivative outside atol + rtol * |numeric|, worst first."""
-    table = []
-    for name, analytic, numeric in rows:
+    table, kinks = [], []
+    for name, analytic, numeric, sides in rows:
         err, allowed = abs(analytic - numeric), atol + rtol * abs(numeric)
         if not err <= allowed:  # also catches nan
             table.append((name, analytic, numeric, err, allowed))
+            if sides is not None and not abs(sides[0] - sides[1]) <= atol + rtol * max(map(abs, sides)):
+                kinks.append(f"  {name}: the one-sided differences disagree, {sides[0]:.6g} from the left and "
+                             f"{sides[1]:.6g} from the right: f has a kink here (relu or abs at 0, say), where the "
+                             f"derivative is one-sided and the central difference is neither; check at a point "
+                             f"away from the kink")
     if not table:
         return
     table.sort(key=lambda r: -(r[3] / r[4]) if r[4] and r[3] == r[3] else -math.inf)
@@ -157,5 +173,7 @@ def _compare(rows, atol, rtol, eps, what):
     widths = [max(len(line[k]) for line in lines) for k in range(len(header))]
     text = "\n".join("  " + "  ".join(c.rjust(w) if k else c.ljust(w) for k, (c, w) in enumerate(zip(line, widths)))
                      for line in lines)
+    hint = "\n" + "\n".join(kinks) if kinks else ""
     raise GradcheckError(f"gradcheck: {len(table)} of {len(rows)} {what} disagree with central differences "
-                         f"(eps={eps:g}, allowed = {atol:g} + {rtol:g} * |numeric|), worst first:\n{text}", table)
+                         f"(eps={eps:g}, allowed = {atol:g} + {rtol:g} * |numeric|), worst first:\n{text}{hint}",
+                         table)

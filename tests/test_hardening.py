@@ -474,3 +474,22 @@ def test_a_derivative_no_parameter_needs_is_never_computed_on_any_replay_path(x0
     x = Value(x0)
     with pytest.raises(DomainError, match=r"sqrt\(0.0\)"):  # backward() gives the data a grad too: refused
         fn(x).backward()
+
+
+# ----- 13. gradcheck's hints -------------------------------------------------------------------------------------
+
+def test_gradcheck_says_when_its_probe_left_the_domain_and_when_the_point_is_a_kink():
+    import autodiff
+    from autodiff import DomainError, GradcheckError
+    with pytest.raises(DomainError, match=r"probes input 0 at 1e-07 - eps = -9e-07 .*log\(-9e-07\) is undefined.*"
+                                          r"smaller eps \(eps=1e-08\)"):
+        autodiff.gradcheck(lambda a: a.log(), [1e-7])
+    assert autodiff.gradcheck(lambda a: a.log(), [1e-7], eps=1e-9, rtol=1e-2)  # as the hint says
+    for f in (lambda a: a.relu(), lambda a: abs(a) + a.relu(), lambda a, b: (a * b).leaky_relu(0.1)):
+        point = [0.0] if f.__code__.co_argcount == 1 else [0.0, 2.0]
+        with pytest.raises(GradcheckError, match=r"one-sided differences disagree, [-\d.e]+ from the left and "
+                                                 r"[-\d.e]+ from the right: f has a kink here"):
+            autodiff.gradcheck(f, point)
+    with pytest.raises(GradcheckError) as info:  # a wrong derivative away from any kink: no kink hint
+        autodiff.gradcheck(autodiff.primitive(lambda x: 2.0)(lambda x: x * x * x), [1.0])
+    assert "kink" not in str(info.value)
