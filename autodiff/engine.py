@@ -17,7 +17,7 @@ import threading
 
 from .errors import (IEEE, DomainError, RangeError, bad_data, derivative_number, finite, forward_error, forward_number,
                      leaf_float, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
-                     refuse_truth, show, undefined_derivative)
+                     refuse_truth, show, undefined_derivative, check_arity, primitive_misuse)
 from .anomaly import check_unchanged, checking
 from .floats import power_slope
 from .grad_mode import no_grad, recording, tracing
@@ -175,7 +175,7 @@ class Op:
         self.formulas = (forward, *rules) if isinstance(forward, str) else None  # None for a primitive
         if self.formulas is None:
             self.forward = forward
-            self.rules = tuple(_ignoring_out(d) for d in rules)  # a primitive's derivatives take the inputs only
+            self.rules = tuple(_ignoring_out(d, name, i) for i, d in enumerate(rules))  # (they take the inputs only)
         else:  # the forward and d/d(input i) as functions of the inputs (and of out, for the rules)
             self.forward, *rules = functions or _formula_functions(self.formulas, name)
             self.rules = tuple(rules)
@@ -294,8 +294,13 @@ def _ieee(rule, xs, out):
         return math.nan
 
 
-def _ignoring_out(rule):
-    return lambda *args: rule(*args[:-1])  # a primitive's rules take the inputs only
+def _ignoring_out(rule, name, i):
+    def derivative(*args):  # a primitive's derivative takes the inputs only; given floats, x.cos() fails: say why
+        try:
+            return rule(*args[:-1])
+        except AttributeError as e:
+            raise primitive_misuse(name, i, args[:-1], e) from e
+    return derivative
 
 
 def _formula_functions(formulas, name):
@@ -352,16 +357,7 @@ def primitive(*derivs, name=None):
 
     def make(forward):
         import functools
-        import inspect
-        try:
-            params = inspect.signature(forward).parameters.values()
-        except (TypeError, ValueError):  # some builtins have no signature: trust the caller
-            params = None
-        if params is not None and not any(p.kind == p.VAR_POSITIONAL for p in params):
-            n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-            if n != len(derivs):
-                raise TypeError(f"primitive: {forward.__name__} takes {n} input(s) but {len(derivs)} derivative "
-                                f"function(s) were given; give one per input, in order")
+        check_arity(forward, derivs, name or getattr(forward, "__name__", "primitive"))
         op = Op(name or forward.__name__, forward, *derivs)
         functools.update_wrapper(op, forward)
         return op

@@ -221,3 +221,40 @@ def derivative_number(name, i, xs, d, higher):
             raise RangeError(f"{_derivative(name, i, xs, None)} is {show(d)}, too large for a float") from None
     raise TypeError(f"{name}{operands(xs)}: the derivative with respect to input {i} returned "
                     f"{type(d).__name__} {show(d)}; a derivative rule must return a number or a Value")
+
+
+def _arity(f):
+    """(the fewest, the most) positional arguments f takes; None if it has no signature or takes *args."""
+    import inspect
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature: trust the caller
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return None
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return sum(p.default is p.empty for p in positional), len(positional)
+
+
+def check_arity(forward, derivs, name):
+    """primitive's check, when it is defined: one derivative function per input, each taking every input."""
+    arity = _arity(forward)
+    n = len(derivs) if arity is None else arity[1]
+    if n != len(derivs):
+        raise TypeError(f"primitive: {name} takes {n} input(s) but {len(derivs)} derivative function(s) were "
+                        f"given; give one per input, in order")
+    for i, d in enumerate(derivs):
+        arity = _arity(d)
+        if arity is not None and not arity[0] <= n <= arity[1]:
+            takes = arity[0] if arity[0] == arity[1] else f"{arity[0]} to {arity[1]}"
+            raise TypeError(f"primitive {name}: derivative {i} takes {takes} argument(s), but a derivative "
+                            f"function is given all {n} input(s) of {name}, in order (d{name}/d input {i} as a "
+                            f"function of them all)")
+
+
+def primitive_misuse(name, i, xs, e):
+    """A primitive's derivative function that failed with an AttributeError: most often a method of a Value
+    (x.cos()) called on the float it was given."""
+    return TypeError(f"primitive {name}: derivative {i} failed at {operands(xs)} with AttributeError: {e}. A "
+                     f"derivative function is given floats in backward() (and Values at higher orders): write "
+                     f"autodiff.cos(x), autodiff.exp(x), ... (they take both), not x.cos()")

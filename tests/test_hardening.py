@@ -493,3 +493,27 @@ def test_gradcheck_says_when_its_probe_left_the_domain_and_when_the_point_is_a_k
     with pytest.raises(GradcheckError) as info:  # a wrong derivative away from any kink: no kink hint
         autodiff.gradcheck(autodiff.primitive(lambda x: 2.0)(lambda x: x * x * x), [1.0])
     assert "kink" not in str(info.value)
+
+
+# ----- 14. primitive's messages --------------------------------------------------------------------------------------
+
+def test_a_primitive_derivative_written_with_value_methods_says_to_use_the_functions():
+    import autodiff
+    from autodiff import Value, primitive
+    bad = primitive(lambda x: x.cos(), name="my_sin")(lambda x: autodiff.sin(x))
+    with pytest.raises(TypeError, match=r"primitive my_sin: derivative 0 .*'float' object has no attribute 'cos'.*"
+                                        r"autodiff.cos\(x\)"):
+        bad(Value(1.0)).backward()
+    good = primitive(lambda x: autodiff.cos(x), name="my_sin")(lambda x: autodiff.sin(x))
+    assert autodiff.grad(autodiff.grad(good))(1.0) == pytest.approx(-math.sin(1.0))  # floats and Values alike
+
+
+def test_a_derivative_function_of_the_wrong_arity_is_refused_when_the_primitive_is_defined():
+    from autodiff import primitive
+    with pytest.raises(TypeError, match=r"primitive mul3: derivative 1 takes 1 argument\(s\), but a derivative "
+                                        r"function is given all 2 input\(s\)"):
+        primitive(lambda x, y: 3 * y, lambda y: 3 * y, name="mul3")(lambda x, y: 3 * x * y)
+    with pytest.raises(TypeError, match="takes 2 input"):
+        primitive(lambda x: 1.0)(lambda x, y: x + y)
+    ok = primitive(lambda x, y=0.0: 1.0, lambda *a: 1.0)(lambda x, y: x + y)  # defaults and *args are fine
+    assert ok(1.0, 2.0) == 3.0
