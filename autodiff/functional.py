@@ -90,12 +90,6 @@ class _Inputs:
         return out
 
 
-def _every(args, argnums, fname):
-    """The arguments in argnums (all of them when it is None), watched."""
-    nums = tuple(range(len(args))) if argnums is None else argnums
-    return _Inputs(args, _resolve(nums, args, fname), fname)
-
-
 def _outputs(out, fname, scalar=False):
     """(the numbers and Values f returned, their structure): a Value, a number, or a container of them."""
     if scalar:
@@ -194,25 +188,30 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[
     return df
 
 
-def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None) -> Callable[..., list[list[Any]]]:
-    """A function that returns the matrix of second derivatives of f, as a list of lists (all arguments by default).
-    H[i][j] is d2f/d(args[i])d(args[j]); for container arguments, args[i]'s structure holding args[j]'s.
+def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
+    """A function that returns the second derivatives of scalar f with respect to the arguments in argnums, as
+    JAX's hessian: argnums an int (0 by default) gives that argument's structure holding its structure (a number
+    for a number); a tuple gives a tuple of tuples, H[i][j] = d2f/d(args[argnums[i]])d(args[argnums[j]]).
 
-    >>> hessian(lambda x, y: x * x * y)(1.0, 2.0)
+    >>> hessian(lambda x: x ** 3)(2.0)
+    12.0
+    >>> hessian(lambda x, y: x * x * y, argnums=(0, 1))(1.0, 2.0)
+    ((4.0, 2.0), (2.0, 0.0))
+    >>> hessian(lambda p: p[0] ** 2 * p[1])([1.0, 2.0])
     [[4.0, 2.0], [2.0, 0.0]]
     """
-    if argnums is not None:
-        argnums = _argnums(argnums, "hessian")[0]
+    nums, single = _argnums(argnums, "hessian")
 
     @functools.wraps(f)
     def hess(*args, **kwargs):
-        inputs = _every(args, argnums, "hessian")
+        inputs = _Inputs(args, _resolve(nums, args, "hessian"), "hessian")
         with _differentiating():
             out = f(*inputs.args, **kwargs)
             (value,), _ = _outputs(out, "hessian", scalar=True)
             first = _gradient(value, inputs.wrt, True)  # Values, so that they can be differentiated again
             rows = [_gradient(g, inputs.wrt, inputs.higher) for g in first]
-        return _matrix(inputs, rows)
+        matrix = _matrix(inputs, rows)
+        return matrix[0][0] if single else tuple(tuple(line) for line in matrix)
 
     return hess
 
@@ -312,27 +311,29 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[[Any], tupl
     return value, vjp_fn
 
 
-def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None,
-             mode: str = "rev") -> Callable[..., list[list[Any]]]:
-    """A function that returns the Jacobian of f: J[i][j] = d f(*args)[i] / d args[j], a list of lists (a
-    Value-returning f gives one row), over the arguments in argnums (all by default).
+def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
+             mode: str = "rev") -> Callable[..., Any]:
+    """A function that returns the Jacobian of f with respect to the arguments in argnums, as JAX's jacobian: f's
+    result structure (a number for a Value) holding, per output, the derivative's structure: that argument's for an
+    int argnums (0 by default), a tuple of them for a tuple.
 
     mode="rev" builds it row by row, one backward pass per output; mode="fwd" column by column, one forward pass
     per input number (jvp). Same numbers; the cheaper mode is the one with fewer passes.
 
-    >>> jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0)
+    >>> jacobian(lambda x, y: [x * y, x + y], argnums=(0, 1))(2.0, 3.0)
+    [(3.0, 2.0), (1.0, 1.0)]
+    >>> jacobian(lambda p: [p[0] * p[1], p[0] + p[1]])([2.0, 3.0])
     [[3.0, 2.0], [1.0, 1.0]]
     """
     if mode not in ("rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {show(mode)}")
-    if argnums is not None:
-        argnums = _argnums(argnums, "jacobian")[0]
+    nums, single = _argnums(argnums, "jacobian")
 
     @functools.wraps(f)
     def jac(*args, **kwargs):
-        inputs = _every(args, argnums, "jacobian")
+        inputs = _Inputs(args, _resolve(nums, args, "jacobian"), "jacobian")
         with _differentiating():
-            outs, _ = _outputs(f(*inputs.args, **kwargs), "jacobian")
+            outs, tree = _outputs(f(*inputs.args, **kwargs), "jacobian")
             order = _live(outs, inputs.wrt)
             if mode == "rev":
                 rows = []
@@ -345,7 +346,8 @@ def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] | None = None
                     tangents = _forward(order, {w: 1.0}, inputs.higher)
                     columns.append([tangents.get(o, 0.0) if isinstance(o, Value) else 0.0 for o in outs])
                 rows = [[column[i] for column in columns] for i in range(len(outs))]
-            return [inputs.split(row) for row in rows]
+            per_output = [inputs.split(row) for row in rows]
+            return unflatten(tree, [row[0] if single else tuple(row) for row in per_output])
 
     return jac
 

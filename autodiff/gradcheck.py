@@ -80,7 +80,7 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
     tag = {"rev": "", "fwd": " [fwd]"}  # a forward-mode row says so
 
     def first(mode):  # J[i][k] = d output i / d number k, computed by one mode; a pass leaves every .grad alone
-        return jacobian(flat_f, mode=mode)(*xs)
+        return jacobian(flat_f, argnums=tuple(range(len(xs))), mode=mode)(*xs)
 
     def probe(k, h):  # f with number k moved by h; an error there says that the probe, not the point, was refused
         try:
@@ -111,7 +111,7 @@ def gradcheck(f: Callable[..., Any], inputs: Iterable[Any], *, eps: float = 1e-6
             down = [first_derivatives(fi, _shift(xs, j, -eps)) for j in range(len(xs))]
             for mode in modes:
                 if mode == "rev":
-                    analytic = hessian(fi)(*xs)  # reverse over reverse
+                    analytic = hessian(fi, argnums=tuple(range(len(xs))))(*xs)  # reverse over reverse
                 else:  # forward over reverse: column j is H times the j-th unit vector
                     columns = [hvp(fi)(tuple(xs), tuple(float(k == j) for k in range(len(xs))))
                                for j in range(len(xs))]

@@ -32,7 +32,7 @@ def main(argv=()):
     print(f"   f(t) = t^3 at t = 2:  f' = {grad(f)(2.0)},  f'' = {grad(grad(f))(2.0)},"
           f"  f''' = {grad(grad(grad(f)))(2.0)}")
     rosen = lambda p, q: (1 - p) ** 2 + 100 * (q - p * p) ** 2  # noqa: E731
-    print(f"   Hessian of Rosenbrock at (1, 1): {hessian(rosen)(1.0, 1.0)}")
+    print(f"   Hessian of Rosenbrock at (1, 1): {hessian(rosen, argnums=(0, 1))(1.0, 1.0)}")
 
     print("\n4. A new op from its forward and its derivative")
 

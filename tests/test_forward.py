@@ -76,7 +76,7 @@ def test_jacobian_in_both_modes_matches_jacrev_and_jacfwd(torch, program):
     argnums = tuple(range(len(xs)))
     for mode, theirs in (("rev", torch.func.jacrev(tf, argnums=argnums)(*args)),
                          ("fwd", torch.func.jacfwd(tf, argnums=argnums)(*args))):
-        ours = jacobian(f, mode=mode)(*xs)
+        ours = jacobian(f, argnums=argnums, mode=mode)(*xs)
         n_out = min(3, len(xs) + len(steps))
         assert len(ours) == n_out and all(len(row) == len(xs) for row in ours)
         for i in range(n_out):
@@ -94,7 +94,7 @@ def test_hessian_and_hvp_match_torch_func(torch, program):
     args = tensors(torch, xs)
     argnums = tuple(range(len(xs)))
     theirs = torch.func.hessian(tscalar, argnums=argnums)(*args)
-    ours = hessian(scalar)(*xs)
+    ours = hessian(scalar, argnums=argnums)(*xs)
     for i in range(len(xs)):
         for j in range(len(xs)):
             assert close(ours[i][j], theirs[i][j].item())
@@ -111,7 +111,8 @@ def test_hessian_and_hvp_match_torch_func(torch, program):
 def test_forward_mode_equals_reverse_mode(program):
     steps, xs = program
     f = lambda *a: [n * 1.0 for n in run(steps, list(a), ALL_UNARY)[-2:]]  # noqa: E731
-    rev, fwd = jacobian(f, mode="rev")(*xs), jacobian(f, mode="fwd")(*xs)
+    every = tuple(range(len(xs)))
+    rev, fwd = jacobian(f, every, mode="rev")(*xs), jacobian(f, every, mode="fwd")(*xs)
     for r, w in zip(rev, fwd):
         assert all(close(a, b, 1e-12) for a, b in zip(r, w))
     v = directions(xs, 3)
@@ -121,7 +122,7 @@ def test_forward_mode_equals_reverse_mode(program):
 
 def test_forward_over_reverse_and_reverse_over_forward_give_the_hessian():
     f = lambda x, y: (x * y).sin() + x ** 3 * y.exp()  # noqa: E731
-    H = hessian(f)(0.7, -0.4)
+    H = hessian(f, argnums=(0, 1))(0.7, -0.4)
     g = grad(f, argnums=(0, 1))
     for v in [(1.0, 0.0), (0.0, 1.0), (0.3, -2.0)]:
         fwd_over_rev = jvp(g, (0.7, -0.4), v)[1]
@@ -203,11 +204,11 @@ def test_containers_in_jvp_vjp_jacobian_hessian_compile_and_gradcheck():
     assert tangent == pytest.approx(flat[0])
     out, vjp_fn = vjp(lambda p: [p["w"][0] * p["b"][0], p["w"][1]], P)
     assert vjp_fn([1.0, 1.0]) == ({"w": [0.1, 1.0], "b": (0.5,)},)
-    (row,) = jacobian(_loss, argnums=0, mode="fwd")(P, DATA)
-    assert row == [{"w": [pytest.approx(flat[0]), pytest.approx(flat[1])], "b": (pytest.approx(flat[2]),)}]
+    row = jacobian(_loss, argnums=0, mode="fwd")(P, DATA)  # a scalar loss: the argument's structure
+    assert row == {"w": [pytest.approx(flat[0]), pytest.approx(flat[1])], "b": (pytest.approx(flat[2]),)}
     assert jacobian(_loss, argnums=0)(P, DATA) == jacobian(_loss, argnums=0, mode="fwd")(P, DATA)
     H = hessian(lambda p: p["a"] ** 2 * p["b"])({"a": 1.0, "b": 2.0})
-    assert H == [[{"a": {"a": 4.0, "b": 2.0}, "b": {"a": 2.0, "b": 0.0}}]]
+    assert H == {"a": {"a": 4.0, "b": 2.0}, "b": {"a": 2.0, "b": 0.0}}  # as JAX's hessian of a dict argument
     step = autodiff.compile(_loss)
     loss, g = step(P, [[list(x), y] for x, y in DATA])
     assert g == {"w": [pytest.approx(flat[0]), pytest.approx(flat[1])], "b": (pytest.approx(flat[2]),)}
@@ -217,12 +218,14 @@ def test_containers_in_jvp_vjp_jacobian_hessian_compile_and_gradcheck():
 
 def test_argnums_pick_the_jacobians_columns():
     f = lambda x, y, z: [x * y * z, x + z]  # noqa: E731
-    full = jacobian(f)(2.0, 3.0, 5.0)
-    assert full == [[15.0, 10.0, 6.0], [1.0, 0.0, 1.0]]
-    assert jacobian(f, argnums=1)(2.0, 3.0, 5.0) == [[10.0], [0.0]]
-    assert jacobian(f, argnums=(2, 0), mode="fwd")(2.0, 3.0, 5.0) == [[6.0, 15.0], [1.0, 1.0]]
-    assert jacobian(f, argnums=-1)(2.0, 3.0, 5.0) == [[6.0], [1.0]]
-    assert jacobian(lambda x, y: x * y)(2.0, 3.0) == [[3.0, 2.0]]  # a Value-returning f: one row
+    full = jacobian(f, argnums=(0, 1, 2))(2.0, 3.0, 5.0)  # as JAX: f's list of outputs, each a tuple per argnum
+    assert full == [(15.0, 10.0, 6.0), (1.0, 0.0, 1.0)]
+    assert jacobian(f)(2.0, 3.0, 5.0) == [15.0, 1.0]  # argnums=0 by default: one number per output
+    assert jacobian(f, argnums=1)(2.0, 3.0, 5.0) == [10.0, 0.0]
+    assert jacobian(f, argnums=(2, 0), mode="fwd")(2.0, 3.0, 5.0) == [(6.0, 15.0), (1.0, 1.0)]
+    assert jacobian(f, argnums=-1)(2.0, 3.0, 5.0) == [6.0, 1.0]
+    assert jacobian(lambda x, y: x * y, argnums=(0, 1))(2.0, 3.0) == (3.0, 2.0)  # a Value-returning f: a tuple
+    assert jacobian(lambda x, y: {"p": x * y, "s": (x + y, x)})(2.0, 3.0) == {"p": 3.0, "s": (1.0, 1.0)}
 
 
 # ----- errors -------------------------------------------------------------------------------------------------------

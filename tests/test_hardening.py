@@ -517,3 +517,39 @@ def test_a_derivative_function_of_the_wrong_arity_is_refused_when_the_primitive_
         primitive(lambda x: 1.0)(lambda x, y: x + y)
     ok = primitive(lambda x, y=0.0: 1.0, lambda *a: 1.0)(lambda x, y: x + y)  # defaults and *args are fine
     assert ok(1.0, 2.0) == 3.0
+
+
+# ----- 15. argnums as in JAX ------------------------------------------------------------------------------------
+
+def test_argnums_of_grad_hessian_and_jacobian_follow_jax():
+    from autodiff import grad, hessian, jacobian, value_and_grad
+    f = lambda x, y: x * x * y  # noqa: E731
+    assert hessian(f)(1.0, 2.0) == 4.0  # JAX: argnums=0 by default, a number for a number
+    assert hessian(f, argnums=1)(1.0, 2.0) == 0.0
+    assert hessian(f, argnums=(0, 1))(1.0, 2.0) == ((4.0, 2.0), (2.0, 0.0))  # a tuple of tuples
+    assert hessian(lambda p: p[0] ** 2 * p[1], argnums=0)([1.0, 2.0]) == [[4.0, 2.0], [2.0, 0.0]]  # the issue's
+    assert hessian(lambda p, s: p["a"] ** 2 * s, argnums=(0, 1))({"a": 1.0}, 3.0) == (
+        ({"a": {"a": 6.0}}, {"a": 2.0}), ({"a": 2.0}, 0.0))  # H[i][j]: args[i]'s structure holding args[j]'s
+    assert grad(f)(1.0, 2.0) == 4.0 and grad(f, argnums=(1,))(1.0, 2.0) == (1.0,)
+    assert value_and_grad(f, argnums=(0, 1))(1.0, 2.0) == (2.0, (4.0, 1.0))
+    assert jacobian(f)(1.0, 2.0) == 4.0
+    assert jacobian(lambda x, y: [x * y, x + y])(2.0, 3.0) == [3.0, 1.0]
+    assert jacobian(lambda x, y: [x * y, x + y], argnums=(0, 1))(2.0, 3.0) == [(3.0, 2.0), (1.0, 1.0)]
+    assert jacobian(lambda p: (p[0] * p[1], p[0]), mode="fwd")([2.0, 3.0]) == ([3.0, 2.0], [1.0, 0.0])
+
+
+def test_argnums_agree_with_torch_func_on_a_container_argument():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle: pip install -e '.[test]'")
+    from autodiff import hessian, jacobian
+    ours = hessian(lambda p, s: (p[0] * p[1]).sin() * s, argnums=(0, 1))([0.3, -0.7], 2.0)
+    theirs = torch.func.hessian(lambda p, s: torch.sin(p[0] * p[1]) * s, argnums=(0, 1))(
+        torch.tensor([0.3, -0.7], dtype=torch.float64), torch.tensor(2.0, dtype=torch.float64))
+    for row, trow in zip(ours[0][0], theirs[0][0].tolist()):
+        assert row == pytest.approx(trow, rel=1e-12)
+    assert ours[0][1] == pytest.approx(theirs[0][1].tolist(), rel=1e-12)
+    assert ours[1][0] == pytest.approx(theirs[1][0].tolist(), rel=1e-12)
+    j = jacobian(lambda p: [p[0] * p[1], p[0].exp()])([0.3, -0.7])
+    tj = torch.func.jacrev(lambda p: torch.stack([p[0] * p[1], torch.exp(p[0])]))(
+        torch.tensor([0.3, -0.7], dtype=torch.float64))
+    for row, trow in zip(j, tj.tolist()):
+        assert row == pytest.approx(trow, rel=1e-12)

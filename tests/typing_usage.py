@@ -71,7 +71,7 @@ def usage(tmp: Path) -> None:
     value, tangent = jvp(f, (1.0, 2.0), (1.0, 0.0))
     out, vjp_fn = vjp(f, 1.0, 2.0)
     _ = vjp_fn(1.0)
-    _ = jacobian(lambda a, b: [a * b, a + b], mode="fwd")(1.0, 2.0)[0][1]
+    _ = jacobian(lambda a, b: [a * b, a + b], argnums=(0, 1), mode="fwd")(1.0, 2.0)[0][1]
     _ = hvp(f)((1.0, 2.0), (0.0, 1.0))
     assert_type(gradcheck(f, [1.0, 0.5], modes=("rev", "fwd"), order=2), bool)
     assert_type(gradcheck(f, [1.0, 0.5]), bool)
