@@ -101,8 +101,8 @@ def compile(fn: Callable[..., Any], params: Iterable[Value] | Any = None, *, has
     takes the parameters as a list of numbers (or a dict, tuple or nested list of them) and returns (value, grads),
     the grads in the same structure, touching no .grad.
 
-    Data arguments are numbers or nested lists (or dicts) of numbers, inputs of the program; data of new sizes trace
-    again. With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
+    Data arguments are numbers, arrays, or nested lists (or dicts) of them, inputs of the program; data of new sizes
+    trace again. With has_aux=True the function returns (loss, aux), aux a nested list of Values, and the step returns
     (value, aux as floats) where it would return the value.
 
     Nothing a trace assumed goes stale: every decision Python made from a traced number (`if p.data > 0`, a max of
@@ -160,7 +160,7 @@ class Compiled:
         if isinstance(param_values, (list, tuple, dict)):
             param_values, tree = flatten(param_values, "compiled function: param_values")
         params = _floats(param_values)
-        flat, key = _data(data)
+        data, flat, key = _data(data)
         key, latest = self._latest((len(params), tree, key), params, flat)
         found = latest[0] if latest is not None and latest[0] is not None else self._run(
             key, params, flat, data, lambda: [Value(p) for p in params],
@@ -263,7 +263,7 @@ class CompiledStep(Compiled):
 
     def __call__(self, *data: Any) -> Any:  # the loss, a float; with has_aux, (loss, aux)
         params = _floats([p.data for p in self.params], self.params)
-        flat, key = _data(data)
+        data, flat, key = _data(data)
         key, latest = self._latest(key, params, flat)
         found = latest[0] if latest is not None and latest[0] is not None else self._run(
             key, params, flat, data, lambda: self.params, lambda leaves, d: self.loss_fn(*d),
@@ -795,11 +795,27 @@ def _parameters(params):
 
 
 def _data(data):
-    """The numbers of the data arguments, flat, and their shape (the key of a program)."""
+    """(the data arguments, the numbers in them, flat, and their shape: the key of a program). Arrays (numpy's,
+    PyTorch's: anything with .tolist()), anywhere in them, are taken as the nested lists of their numbers."""
     flat, shape = [], []
-    for i, d in enumerate(data):
-        shape.append(_flatten(d, flat, f"data argument {i}"))
-    return flat, tuple(shape)
+    try:
+        for i, d in enumerate(data):
+            shape.append(_flatten(d, flat, f"data argument {i}"))
+    except _AnArray:
+        return _data(tuple(_plain(d) for d in data))
+    return data, flat, tuple(shape)
+
+
+class _AnArray(Exception):
+    """_flatten met an array: the data are taken again as plain lists."""
+
+
+def _plain(d):
+    if isinstance(d, (list, tuple)):
+        return [_plain(item) for item in d]
+    if isinstance(d, dict):
+        return {k: _plain(v) for k, v in d.items()}
+    return d.tolist() if hasattr(d, "tolist") and not isinstance(d, (bool, str, bytes)) else d
 
 
 def _shaped(tree, leaves):
@@ -833,8 +849,10 @@ def _flatten(d, out, where):
     if isinstance(d, dict):
         return dict, tuple(d), tuple(_flatten(v, out, f"{where}[{k!r}]") for k, v in d.items())
     if isinstance(d, bool) or not isinstance(d, numbers.Real):
-        raise TypeError(f"compiled function: {where} is {type(d).__name__} {_show(d)}, expected a number or a "
-                        f"(nested) list of numbers")
+        if hasattr(d, "tolist") and hasattr(d, "shape"):
+            raise _AnArray
+        raise TypeError(f"compiled function: {where} is {type(d).__name__} {_show(d)}, expected a number, an array "
+                        f"or a (nested) list of numbers")
     out.append(float(d))
     return None
 

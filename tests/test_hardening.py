@@ -553,3 +553,24 @@ def test_argnums_agree_with_torch_func_on_a_container_argument():
         torch.tensor([0.3, -0.7], dtype=torch.float64))
     for row, trow in zip(j, tj.tolist()):
         assert row == pytest.approx(trow, rel=1e-12)
+
+
+# ----- 16. compile's data may be arrays ---------------------------------------------------------------------------
+
+def test_the_compiled_step_takes_numpy_arrays_and_tensors_as_data():
+    np = pytest.importorskip("numpy")
+    import autodiff
+    import nn
+    model = nn.MLP(2, [3, 1], seed=0)
+    step = autodiff.compile(lambda X, y: nn.mse_loss([model(x)[0] for x in X], y), model)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, -1.0])
+    expected = step(X.tolist(), y.tolist())
+    grads = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    assert step(X, y) == expected and [p.grad for p in model.parameters()] == grads
+    assert step([X[0], X[1]], y.astype(np.float32).astype(np.float64)) == expected  # arrays inside lists too
+    assert repr(step).endswith("1 program(s)>")  # arrays and lists of the same shape share the program
+    functional = autodiff.compile(lambda p, x: p[0] * x[0] + p[1] * x[1])
+    assert functional(np.array([2.0, 3.0]), np.array([1.0, 10.0])) == (32.0, [1.0, 10.0])
+    with pytest.raises(TypeError, match="expected a number, an array or a"):
+        step("not data", y)
