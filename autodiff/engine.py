@@ -625,6 +625,7 @@ def backprop(order, grads, higher=False, trace=None):
 # operator) and one step of backward() per op. It imports this module, so it comes last.
 
 from . import copies, ops  # noqa: E402
+from .compat import apply_chain_rule, format_value, op_symbol, prev, refuse_round  # noqa: E402  (micrograd's names)
 from .ops import OPS, add_op, mul_op  # noqa: E402,F401  (backward() writes these two steps in)
 from .ops import exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos  # noqa: E402  (autodiff.exp, ...)
 
@@ -638,3 +639,5 @@ Value.exp, Value.log, Value.sqrt, Value.tanh, Value.sigmoid = exp, log, sqrt, ta
 Value.relu, Value.leaky_relu, Value.sin, Value.cos = relu, leaky_relu, sin, cos
 Value.__reduce__, Value.__setstate__ = copies.reduce_value, copies.set_state  # graphs of any depth: copies.py
 Value.__copy__, Value.__deepcopy__ = copies.copy_value, copies.deepcopy_value
+Value._prev, Value._op, Value._backward = property(prev), property(op_symbol), apply_chain_rule  # micrograd's names
+Value.__format__, Value.__round__ = format_value, refuse_round  # f"{v:.4f}" formats v.data; round(v) is refused

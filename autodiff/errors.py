@@ -77,10 +77,10 @@ def real(x, op):
 
 
 def not_a_float(number):
-    return TypeError(f"float() or int() of a Value ({number!r}): a Value does not become a plain number, because that "
-                     f"would cut it out of the graph and lose its gradient (math.sin(v) does this). Use v.data for the "
-                     f"number, or autodiff.sin(v) (exp, log, sqrt, tanh, sigmoid, relu, leaky_relu, sin, cos) for a "
-                     f"differentiable op")
+    return TypeError(f"float(), int() or round() of a Value ({number!r}): a Value does not become a plain number, "
+                     f"as that would cut it out of the graph and lose its gradient (math.sin(v) does this). Use v.data "
+                     f"for the number (round(v.data, 2), f\"{{v:.2f}}\"), or autodiff.sin(v) (exp, log, sqrt, tanh, "
+                     f"sigmoid, relu, leaky_relu, sin, cos) for a differentiable op")
 
 
 def refuse_comparison(symbol):

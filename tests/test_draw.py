@@ -475,7 +475,7 @@ def test_the_core_does_not_import_drawing():
                     for alias in node.names}
         # the text view (tree) at most, never a picture
         assert imported <= {"errors", "explain", "text", "grad_mode", "guards", "ops", "engine", "floats", "anomaly",
-                            "copies"}, (
+                            "copies", "compat"}, (
             core, imported)
 
 
