@@ -181,22 +181,35 @@ def _first_layer_outputs(model, loss):
 
 
 def draw_one_neuron(model, X, y, out):
-    """The most telling first-layer neuron on one point (see most_telling_neuron): its graph as SVG after a
-    backward() seeded with d(loss on that point)/d(its output), so every grad shown is d(that loss)/d(that value);
-    and a page that steps through that backward pass. Returns the paths and a sentence saying what they show."""
+    """The most telling first-layer neuron on one point (see most_telling_neuron), times d(the loss on that
+    point)/d(its output): backward() from there gives each value of the neuron its share of d(loss)/d(value) along
+    this neuron. Written as an SVG and as a page that steps through the same backward pass (the same graph, the same
+    numbers). Returns the paths, a sentence saying what they show, and the numbers the sentence states."""
     choice = most_telling_neuron(model, X, y)
     k, j, g = choice if choice is not None else (0, 0, 1.0)
     model.zero_grad()
     inputs = [Value(v, label=f"x{i + 1}") for i, v in enumerate(X[k])]
     output = model.layers[0].neurons[j](inputs)
-    output.backward(g)
-    paths = [save_svg(output, out / "neuron.svg"), animate(output, out / "backprop.html")]
+    share = output * g  # g, a number: d(loss on point k)/d(this neuron's output)
+    share.label = "dloss/dout × out"
+    share.backward()
+    stated = {"g": g, "inputs": [x.grad for x in inputs], "weights": [w.grad for w in model.layers[0].neurons[j].w]}
+    paths = [save_svg(share, out / "neuron.svg"), animate(share, out / "backprop.html")]
     model.zero_grad()
-    what = (f"{paths[0]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, {X[k][1]:.3g}), after "
-            f"backward() seeded with d loss/d output = {g:.3g}: each grad is d(the loss on that point)/d(that value); "
-            f"{paths[1]} steps through the neuron's own backward() (seed 1); change its weights and inputs there and "
-            f"every number is recomputed")
-    return paths, what
+    whole = [Value(v) for v in X[k]]  # the inputs' whole gradients: x1 and x2 feed every first-layer neuron
+    hinge_loss([model(whole)[0]], [y[k]]).backward()
+    stated["whole inputs"] = [x.grad for x in whole]
+    model.zero_grad()
+    n = len(model.layers[0].neurons)
+    what = (f"{paths[0]}: neuron layers.0.neurons.{j} on point {k} (x = {X[k][0]:.3g}, {X[k][1]:.3g}), its output "
+            f"times d(loss on that point)/d(output) = {g:.4g}; backward() from there gives each value its share of "
+            f"d(loss)/d(value) along this neuron. The neuron's weights and bias reach the loss only through it, so "
+            f"theirs are their whole gradients; x1 and x2 feed all {n} first-layer neurons, so theirs "
+            f"({stated['inputs'][0]:.4g}, {stated['inputs'][1]:.4g}) are this neuron's share of d loss/d x1 = "
+            f"{stated['whole inputs'][0]:.4g} and d loss/d x2 = {stated['whole inputs'][1]:.4g}. {paths[1]} steps "
+            f"through the same backward pass, with the same numbers; change a weight or an input there and every "
+            f"number is recomputed")
+    return paths, what, stated
 
 
 def parse_args(argv):
@@ -250,7 +263,7 @@ def main(argv=None):
     model.save(args.out / "model.json")
     written.append(args.out / "model.json")
     try:
-        pictures, what = draw_one_neuron(model, X, y, args.out)
+        pictures, what, _ = draw_one_neuron(model, X, y, args.out)
         written += pictures
         print(what)
     except GraphvizMissing as e:  # the rest of the demo stands without the pictures of the graph

@@ -57,7 +57,11 @@ def test_demo_writes_its_pictures_and_model_and_shows_progress(tmp_path, capsys)
     assert re.search(r"layers\.0\.neurons\.\d+\.w\.0", text) and "x1" in text
     grads = re.findall(r">grad ([^<]*)<", text)
     assert len(grads) >= 7 and all(float(html.unescape(g)) != 0 for g in grads), grads  # gradients flowing
-    assert "each grad is d(the loss on that point)/d(that value)" in captured.out
+    assert "share of d(loss)/d(value) along this neuron" in captured.out and "steps through the same backward " \
+        "pass, with the same numbers" in captured.out
+    page_text = html.unescape(page.read_text()).replace("\u00a0", "")
+    for g in grads:  # the page shows the SVG's numbers: the same graph, seeded the same
+        assert f">grad {html.unescape(g)}<" in page_text, g
     assert "Content-Security-Policy" in page.read_text()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert ElementTree.parse(svg).getroot().tag.endswith("svg")
@@ -178,3 +182,29 @@ def test_batched_demo_trains_and_times_the_three_ways(capsys):
     assert all(seconds > 0 for _, seconds, _ in rows) and right > 0.85
     out = capsys.readouterr().out
     assert "400 points" in out and "speed-up" in out and "timed on 40 points" in out
+
+
+def test_the_numbers_the_demo_states_about_its_neuron_are_true(tmp_path):
+    from autodiff import Value
+    from nn import MLP, hinge_loss
+    X, y = moons.make_moons(40, 0.1, 3)
+    model = MLP(2, [16, 16, 1], seed=3)
+    k, j, g = moons.most_telling_neuron(model, X, y)
+    _, what, stated = moons.draw_one_neuron(model, X, y, tmp_path)
+    assert stated["g"] == g
+    xs = [Value(v) for v in X[k]]
+    loss = hinge_loss([model(xs)[0]], [y[k]])
+    loss.backward()
+    neuron = model.layers[0].neurons[j]
+    assert stated["weights"] == pytest.approx([w.grad for w in neuron.w], rel=1e-12)  # whole gradients
+    assert stated["whole inputs"] == [x.grad for x in xs]
+    shares = []  # x's share along this neuron: d loss/d out_j * d out_j/d x
+    out = neuron([Value(v) for v in X[k]])
+    for i in range(2):
+        xs2 = [Value(v) for v in X[k]]
+        neuron(xs2).backward()
+        shares.append(g * xs2[i].grad)
+    assert stated["inputs"] == pytest.approx(shares, rel=1e-12)
+    assert f"{stated['whole inputs'][0]:.4g}" in what and f"{stated['inputs'][1]:.4g}" in what
+    assert out.data > 0
+    model.zero_grad()
