@@ -42,10 +42,14 @@ def _drawn(label):
     return (text, None) if len(text) <= LONGEST else (text[:LONGEST - 1] + "…", text)
 
 
+_QUOTED_OR_LONG = re.compile(r'"(?:[^"\\]|\\.)*"|=autodifflong(\d+)\b')  # a quoted string, or a placeholder
+
+
 def _quoted_long(text):
     """A DOT string of any length, as quoted pieces joined by + (DOT's concatenation): no piece is too long."""
     pieces = [text[i:i + 4000] for i in range(0, len(text), 4000)] or [""]
-    escape = lambda t: t.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
+    # a backslash as four: Graphviz reads a tooltip as an escString, and its SVG writer halves runs of backslashes
+    escape = lambda t: t.replace("\\", "\\" * 4).replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
     return " + ".join(f'"{escape(t)}"' for t in pieces)
 
 
@@ -111,9 +115,9 @@ class Graph:
         self._edges(dot, shown)
         if len(shown) + len(units) > 150:  # dot would spend minutes routing long curved edges: bound its effort
             dot.graph_attr.update(splines="line", nslimit="0.2", nslimit1="0.2", mclimit="0.3")
-        if self._longs:  # each placeholder (a bare DOT word) becomes its string, in pieces
-            dot.body[:] = [re.sub(r"=autodifflong(\d+)\b", lambda m: "=" + _quoted_long(self._longs[int(m[1])]), line)
-                           for line in dot.body]
+        if self._longs:  # each placeholder (a bare DOT word, never inside a quoted string) becomes its string
+            dot.body[:] = [_QUOTED_OR_LONG.sub(lambda m: m[0] if m[1] is None else "=" + _quoted_long(
+                self._longs[int(m[1])]), line) for line in dot.body]
         dot.summary = f"{len(self.order)} values, {sum(1 for n in shown if n.parents)} ops shown"
         return dot
 

@@ -17,8 +17,8 @@ import threading
 
 from .errors import (IEEE, DomainError, RangeError, bad_data, derivative_number, finite, forward_error, forward_number,
                      leaf_float, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
-                     refuse_truth, show, undefined_derivative, check_arity, primitive_misuse)
-from .anomaly import check_unchanged, checking
+                     refuse_truth, show, undefined_derivative, check_arity, primitive_misuse, grad_float)
+from .anomaly import check_unchanged, checking, note
 from .floats import power_slope
 from .grad_mode import no_grad, recording, tracing
 from .guards import Traced
@@ -204,7 +204,7 @@ class Op:
         xs = [_number(a.data) if isinstance(a, Value) else real(a, self.name) for a in args]
         try:
             out = self.forward(*xs)
-        except (ArithmeticError, ValueError, TypeError) as e:
+        except (ArithmeticError, ValueError, TypeError, AttributeError) as e:
             raise self.forward_error(e, xs) from None
         if type(out) is not float or out - out:
             out = self.result(out, xs)
@@ -230,8 +230,9 @@ class Op:
             raise non_finite_result(self.name, out, xs)
         return out
 
-    def local_grads(self, node, higher=False):
-        """d(node)/d(parent) for each parent, at the node's point; None for a Constant parent (no one needs it).
+    def local_grads(self, node, higher=False, wanted=None):
+        """d(node)/d(parent) for each parent, at the node's point; None for a Constant parent (no one needs it), and
+        for a parent not in `wanted` when it is given (compile's passes: only the parameters' paths).
 
         With higher=True the rules run on the parent Values and the node itself, so a derivative can be a Value
         that is differentiable again.
@@ -244,7 +245,7 @@ class Op:
         numbers = [p.data for p in parents] if higher else xs
         grads = []
         for i, (p, rule) in enumerate(zip(parents, self.rules)):
-            if type(p) is Constant:
+            if type(p) is Constant or wanted is not None and p not in wanted:
                 grads.append(None)  # nobody asks for the gradient of a number; skipping it spares x**2 a log(x)
                 continue
             try:
@@ -330,6 +331,8 @@ def slow_node(out, op, px, py=None):
         t = node.data = _traced(Traced, out)
         t.expr, t.tracer = node, trace
         trace.made.append(t)
+    elif checking.get():  # inside detect_anomaly(): the numbers it is made with, to check in backward()
+        note(node)
     return node
 
 
@@ -554,7 +557,8 @@ def _backward(root, seed):
             else:
                 op.backward(node, node.grad)  # the op's chain rule on floats (for the table's ops: ops.py)
         for leaf, old in leaves:
-            leaf.grad = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
+            g = (0.0 if old is None else old) + leaf.grad  # reset with zero_grad() or .grad = 0.0
+            leaf.grad = g if type(g) is float else grad_float(g, order)  # (a numpy number set as an op's .data)
     except BaseException as e:  # even Ctrl-C: every leaf as it was, and no half-computed grad
         for leaf, old in leaves:
             if old is None:

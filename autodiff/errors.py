@@ -54,6 +54,15 @@ def leaf_float(leaf):
         raise bad_data("backward", leaf) from None
 
 
+def grad_float(g, order):
+    """A leaf's grad that came out of a pass as another kind of number (an op node's .data set by hand to a numpy
+    float32): its float; a complex one is refused, naming the node whose .data is not a float."""
+    if isinstance(g, numbers.Real) and not isinstance(g, bool):
+        return float(g)
+    culprit = next((n for n in order if type(n.data) is not float), None)
+    raise bad_data("backward", culprit) if culprit is not None else TypeError(f"backward: a grad came out as {g!r}")
+
+
 def _is_value(x):
     return hasattr(x, "parents") and hasattr(x, "data")
 
@@ -150,6 +159,9 @@ def forward_error(name, e, xs):
                          f".data must be a float (v.data = 3.0)") if bad else e
     if isinstance(e, OverflowError):
         return RangeError(f"{name}{operands(xs)}: the result is too large for a float; {SCALE}")
+    if isinstance(e, AttributeError):  # a primitive's forward that calls x.cos() on the float it is given
+        return TypeError(f"{name}{operands(xs)}: its forward failed with AttributeError: {e}. A primitive's forward "
+                         f"is given floats: write math.cos(x) (or autodiff.cos(x)), not x.cos()")
     return DomainError(f"{name}{operands(xs)}: {e}")
 
 
@@ -239,9 +251,10 @@ def _arity(f):
 def check_arity(forward, derivs, name):
     """primitive's check, when it is defined: one derivative function per input, each taking every input."""
     arity = _arity(forward)
-    n = len(derivs) if arity is None else arity[1]
-    if n != len(derivs):
-        raise TypeError(f"primitive: {name} takes {n} input(s) but {len(derivs)} derivative function(s) were "
+    n = len(derivs)
+    if arity is not None and not arity[0] <= n <= arity[1]:  # (a forward with defaults takes fewer inputs)
+        takes = arity[0] if arity[0] == arity[1] else f"{arity[0]} to {arity[1]}"
+        raise TypeError(f"primitive: {name} takes {takes} input(s) but {n} derivative function(s) were "
                         f"given; give one per input, in order")
     for i, d in enumerate(derivs):
         arity = _arity(d)

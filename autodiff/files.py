@@ -19,21 +19,25 @@ def atomic_write(path, data):
     process leaves nothing behind, and the next write removes what an older killed writer left.
     """
     path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    if target.is_dir():
+    try:
+        info = os.stat(path)  # what the path is, through any symlink (a terminal or pipe behind /dev/stdout too)
+    except FileNotFoundError:
+        info = None
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot write {path}: {e.strerror}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):  # a device, a pipe, a socket: never replaced
+        raise ValueError(f"cannot write {path}: {_kind(info)}, not a regular file; give the name of a file "
+                         f"(a new one, or one to replace)")
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
     if not target.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"cannot write {path}: the folder {target.parent} does not exist")
+    mode = None if info is None else stat.S_IMODE(info.st_mode)  # a new file: the usual permissions (0666 - umask)
     try:
-        info = os.stat(target)
-    except FileNotFoundError:
-        mode = None  # a new file: the usual permissions (0666 less the umask)
-    else:
-        if not stat.S_ISREG(info.st_mode):  # a device, a pipe, a socket: never replaced by a file
-            raise ValueError(f"cannot write {path}: {_kind(info)}, not a regular file; give the name of a file "
-                             f"(a new one, or one to replace)")
-        mode = stat.S_IMODE(info.st_mode)
-    _remove_stale(target)
+        _remove_stale(target)
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot write {path}: {e.strerror}") from None
     tmp = target.with_name(f".{_stem(target.name)}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         if not _write_unnamed(target.parent, tmp, data, mode):
@@ -102,11 +106,12 @@ _unnamed_works = True
 
 
 def _remove_stale(target):
-    """Remove the temporary files that a killed writer of target left (their process is gone)."""
+    """Remove the temporary files that a killed writer of target left (their process is gone; a folder of such a
+    name is not ours, and is left)."""
     ours = re.compile(rf"\.{re.escape(_stem(target.name))}\.(\d+)\.[0-9a-f]{{12}}\.tmp")  # exactly what we name them
     for old in target.parent.iterdir():
         match = ours.fullmatch(old.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not _alive(int(match.group(1))) and not old.is_dir():
             old.unlink(missing_ok=True)
 
 

@@ -210,8 +210,7 @@ def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> Callab
             (value,), _ = _outputs(out, "hessian", scalar=True)
             first = _gradient(value, inputs.wrt, True)  # Values, so that they can be differentiated again
             rows = [_gradient(g, inputs.wrt, inputs.higher) for g in first]
-        matrix = _matrix(inputs, rows)
-        return matrix[0][0] if single else tuple(tuple(line) for line in matrix)
+        return _matrix(inputs, rows, single)
 
     return hess
 
@@ -223,18 +222,20 @@ def _gradient(value, wrt, higher):
     return [grads.get(w, 0.0) for w in wrt]
 
 
-def _matrix(inputs, rows):
-    """rows[k][m] = d2f/d(number k)d(number m), as [[args[i]'s structure of args[j]'s]]."""
+def _matrix(inputs, rows, single):
+    """rows[k][m] = d2f/d(number k)d(number m), shaped as JAX's hessian (jacfwd of jacrev): an int argnums gives
+    the argument's structure holding its structure; a tuple gives, per argument i, its structure holding a tuple
+    over the arguments j of args[j]'s structure."""
     starts = [sum(inputs.sizes[:i]) for i in range(len(inputs.sizes))]
-    matrix = []
-    for i, (tree_i, n_i) in enumerate(zip(inputs.trees, inputs.sizes)):
-        line = []
-        for j, (tree_j, n_j) in enumerate(zip(inputs.trees, inputs.sizes)):
-            inner = [unflatten(tree_j, [_result(h, inputs.higher) for h in rows[k][starts[j]:starts[j] + n_j]])
-                     for k in range(starts[i], starts[i] + n_i)]
-            line.append(unflatten(tree_i, inner))
-        matrix.append(line)
-    return matrix
+
+    def block(k, j):  # d/d(args[j]) of the k-th first derivative, in args[j]'s structure
+        return unflatten(inputs.trees[j], [_result(h, inputs.higher) for h in
+                                           rows[k][starts[j]:starts[j] + inputs.sizes[j]]])
+    if single:
+        return unflatten(inputs.trees[0], [block(k, 0) for k in range(inputs.sizes[0])])
+    return tuple(unflatten(tree_i, [tuple(block(k, j) for j in range(len(inputs.trees)))
+                                    for k in range(starts[i], starts[i] + n_i)])
+                 for i, (tree_i, n_i) in enumerate(zip(inputs.trees, inputs.sizes)))
 
 
 def _pair(primals, tangents, fname):
@@ -382,5 +383,12 @@ def parameter_grads(loss: Any, params: Sequence[Any]) -> list[Any]:
     for node in order:
         if node.grad_fn is not None and any(p in wanted for p in node.parents):
             wanted.add(node)
-    found = backprop([n for n in order if n in wanted], {loss: 1.0}) if loss in wanted else {}
-    return [found.get(p, 0.0) for p in params]
+    grads = {loss: 1.0} if loss in wanted else {}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or node.grad_fn is None:
+            continue
+        for p, d in zip(node.parents, node.grad_fn.local_grads(node, wanted=wanted)):
+            if d is not None:  # (as backprop adds them, in the same order: the same floats)
+                grads[p] = grads[p] + g * d if p in grads else g * d
+    return [grads.get(p, 0.0) for p in params]

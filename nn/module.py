@@ -13,7 +13,7 @@ import random
 from typing import Any, Iterable, Iterator, Sequence, TypeVar
 
 import autodiff
-from autodiff import Parameter, Value
+from autodiff import Parameter, Value, grad_computed
 from autodiff.engine import passes
 from autodiff.errors import show
 
@@ -58,6 +58,16 @@ def _inputs(x, n, where):
     if len(x) != n:
         raise ValueError(f"{where}: expected {n} input(s), got {len(x)}")
     return x
+
+
+def clear_grads(params: Iterable[Value], set_to_none: bool = True) -> None:
+    """zero_grad() of modules and optimizers: each .grad back to "not computed", or 0.0; under backward's lock."""
+    with passes:
+        for p in params:
+            if not set_to_none:
+                p.grad = 0.0
+            elif grad_computed(p):
+                del p.grad
 
 
 class Module:
@@ -107,12 +117,12 @@ class Module:
         """Every parameter Value, in the order of named_parameters()."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self) -> None:
-        """Set every parameter's .grad to 0.0 (gradients accumulate across backward() calls); between passes: a
-        backward() running in another thread is not split by it."""
-        with passes:
-            for p in self.parameters():
-                p.grad = 0.0
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's .grad (gradients accumulate across backward() calls), as PyTorch does: by default
+        each grad goes back to "not computed" (it reads 0.0; an optimizer then skips a parameter that the next
+        backward() does not reach), or with set_to_none=False it is set to 0.0. Done between passes: a backward()
+        running in another thread is not split by it."""
+        clear_grads(self.parameters(), set_to_none)
 
     @contextlib.contextmanager
     def using(self: M, params: Iterable[Value]) -> Iterator[M]:

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from autodiff import Value, grad_computed
 from autodiff.engine import passes
+from nn.module import clear_grads
 
 __all__ = ["SGD", "Adam"]
 
@@ -38,11 +39,10 @@ class Optimizer:
         settings = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "params" and not k.startswith("_"))
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
 
-    def zero_grad(self) -> None:
-        """Set every parameter's .grad to 0.0 (between passes: a backward() in another thread is not split)."""
-        with passes:
-            for p in self.params:
-                p.grad = 0.0
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's .grad, as PyTorch does: back to "not computed" (it reads 0.0, and step() skips a
+        parameter the next backward() does not reach), or 0.0 with set_to_none=False (nn.Module.zero_grad)."""
+        clear_grads(self.params, set_to_none)
 
 
 def _grad(p: Value) -> float | None:

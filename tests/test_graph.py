@@ -55,7 +55,7 @@ def test_numbers_become_constant_leaves_in_argument_order():
                          ids=["float", "int", "math.sin", "math.exp", "math.pow"])
 def test_a_value_never_turns_into_a_float_silently(convert):
     x = Value(1.0)
-    with pytest.raises(TypeError, match=r"Use v.data for the number, or autodiff.sin\(v\)"):
+    with pytest.raises(TypeError, match=r"Use v.data for the number.*, or autodiff.sin\(v\)"):
         convert(x * 1.0)
     with pytest.raises(TypeError, match="cut it out of the graph"):
         autodiff.grad(lambda t: convert(t) * t)(1.0)  # was sin(1) instead of sin(1) + cos(1)
