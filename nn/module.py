@@ -206,7 +206,9 @@ class Module:
         if not isinstance(self, Module):  # MLP.load(path), on the class: a bad file is still refused as such
             path = self
             kind, config, state = read_model(path)
-            known = {c.__name__: c for c in _subclasses(Module)}
+            known = {}
+            for c in _subclasses(Module):  # by name; nn's own first (autodiff.micrograd.nn has an MLP too)
+                known.setdefault(c.__name__, c)
             if kind in known and config is not None:
                 known[kind]._check_size(path, config, state)
             raise TypeError(f"load() loads into a model: model.load(path); for a new model from the file "
@@ -280,11 +282,12 @@ class Module:
 
 
 def _subclasses(cls):
-    found, stack = [], [cls]
-    while stack:
-        for sub in stack.pop().__subclasses__():
+    """Every subclass of cls, breadth first (its direct subclasses in the order they were defined come first)."""
+    found, queue = [], [cls]
+    while queue:
+        for sub in queue.pop(0).__subclasses__():
             found.append(sub)
-            stack.append(sub)
+            queue.append(sub)
     return found
 
 

@@ -259,3 +259,16 @@ def test_autodiff_micrograd_models_print_and_initialise_as_micrographs():
         assert all(p.grad == 0 for p in our_model.parameters())
     assert importlib.import_module("autodiff.micrograd.engine").Value is Value
     assert math.isfinite(ours.MLP(2, [3, 1])([1.0, 2.0]).data)
+
+
+def test_micrograd_classes_do_not_shadow_nns_when_a_file_is_read(tmp_path):
+    import json
+
+    import autodiff.micrograd.nn  # noqa: F401  (defines another MLP, Layer and Neuron)
+    from nn import MLP
+    MLP(2, [3, 1], seed=0).save(tmp_path / "m.json")
+    data = json.loads((tmp_path / "m.json").read_text())
+    data["config"]["nouts"] = [3000, 3000, 1]
+    (tmp_path / "m.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="9015001"):  # nn's MLP checks the size, as without autodiff.micrograd
+        MLP.load(tmp_path / "m.json")
