@@ -5,7 +5,7 @@ engine's time as a ratio to micrograd's in the same round (median, min-max), and
 local-gradients engine, with the garbage collector on and off.
 
     .venv/bin/python -m demos.benchmark            # the full run (about 11 minutes on 2 cores): writes
-                                                   # demos/benchmark_results.md and the README's table
+                                                   # demos/benchmark_results.md and the table in docs/compile.md
     .venv/bin/python -m demos.benchmark --quick    # about a minute; prints, and writes only with --results
     .venv/bin/python -m demos.benchmark --against REV   # W1 and W6, eager and compiled, this checkout against git
                                                         # revision REV, interleaved in one run (about 6 minutes)
@@ -913,7 +913,7 @@ def main(argv=None):
     p.add_argument("--results", type=Path, default=None,
                    help="where to write the report (default: demos/benchmark_results.md after a full run)")
     p.add_argument("--readme", type=Path, default=None,
-                   help="a README whose Performance table to update (default: README.md after a full run)")
+                   help="a page whose Performance table to update (default: docs/compile.md after a full run)")
     p.add_argument("--against", metavar="REV", help="time W1 and W6 (eager, and W1 compiled) at this checkout and at "
                    "git revision REV in one interleaved run (about 6 minutes with 5 rounds), and print the ratios")
     p.add_argument("--worker", nargs=3, metavar=("ENGINE", "WORKLOAD", "SIZE"), help=argparse.SUPPRESS)
@@ -940,7 +940,7 @@ def main(argv=None):
     if results_path is not None:
         atomic_write(results_path, text.encode("utf-8"))
         print(f"\nwrote {results_path}")
-    readme = args.readme or (None if args.quick else ROOT / "README.md")
+    readme = args.readme or (None if args.quick else ROOT / "docs" / "compile.md")
     if readme is not None and update_readme(readme, tables):
         print(f"updated the Performance table in {readme}")
     wrong = [k for k, v in results.items() for e, runs in v.items() for r in runs if r.get("ok") is False]

@@ -1,6 +1,6 @@
 """The notes' backpropagation, by hand with plain floats, next to what backward() computes on the same nn model.
 
-Notation (demos/backprop.md walks through it): layer l has weights w^l_jk from neuron k of layer l-1 to neuron j of
+Notation (docs/backprop.md walks through it): layer l has weights w^l_jk from neuron k of layer l-1 to neuron j of
 layer l (nn's name: layers.{l-1}.neurons.{j}.w.{k}) and biases b^l_j (the augmented weight, whose input is always 1).
 
     net_j = sum_k w_jk o_k + b_j            o_j = phi(net_j)                       forward pass
@@ -110,7 +110,7 @@ def example(seed=0, activation="tanh", output_activation="sigmoid", sizes=(3, [4
 
 
 def main(argv=()):
-    argparse.ArgumentParser(description="The delta rule of the notes, by hand with plain floats, next to backward() "
+    argparse.ArgumentParser(description="The delta rule, by hand with plain floats, next to backward() "
                                         "on the same nn model; prints both for every parameter and their largest "
                                         "difference. It takes no options.").parse_args(list(argv))
     model, xs, ys = example()

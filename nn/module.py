@@ -1,6 +1,6 @@
 """Modules: a neuron, a layer, a multi-layer perceptron. Nothing here computes a gradient: they are all Values.
 
-In the notation of demos/backprop.md (w_jk: the weight into neuron j from input k): a neuron j computes
+In the notation of docs/backprop.md (w_jk: the weight into neuron j from input k): a neuron j computes
 net_j = sum_k w_jk o_k + b_j and outputs o_j = phi(net_j); the bias is the weight of an extra input that is always 1
 (the "augmented weight"). Neuron j's w[k] is w_jk.
 """
@@ -300,7 +300,7 @@ class Neuron(Module):
 
     Initialisation: w_k uniform in [-a, a] with a = gain * sqrt(3 / nin), so that Var(w) = gain^2 / nin keeps the
     variance of net the same from layer to layer (He et al. with gain sqrt(2) for relu-like phi, LeCun with gain 1
-    otherwise): small and random, as the notes ask. b starts at 0.
+    otherwise): small and random. b starts at 0.
     """
 
     def __init__(self, nin: int, activation: str = "relu", rng: random.Random | int | None = None) -> None:

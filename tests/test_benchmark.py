@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_quick_benchmark_runs_checks_every_engine_and_writes_only_its_report(tmp_path):
     pytest.importorskip("micrograd", reason="micrograd is not installed: pip install -e '.[bench]'")
-    committed = {p: (ROOT / p).read_text() for p in ("README.md", "demos/benchmark_results.md")}
+    committed = {p: (ROOT / p).read_text() for p in ("README.md", "docs/compile.md", "demos/benchmark_results.md")}
     results = tmp_path / "results.md"
     done = subprocess.run([sys.executable, "-m", "demos.benchmark", "--quick", "--rounds", "1", "--results",
                            str(results)], cwd=ROOT, capture_output=True, text=True, timeout=600)

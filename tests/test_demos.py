@@ -110,7 +110,9 @@ def test_tour_notebook_runs_headless_and_is_committed_with_outputs(tmp_path):
     assert (tmp_path / "out" / "tour_backprop.html").exists()
     texts = "".join(o.get("text", "") for o in outputs)
     assert "worst first" in texts and "(root)" in texts and "dz/dx = (dz/d(x * y))" in texts
-    assert any("tour_backprop.html" in o.get("data", {}).get("text/html", "") for o in outputs)  # the live page
+    pages = [o["data"]["text/html"] for o in outputs if "srcdoc=" in o.get("data", {}).get("text/html", "")]
+    assert len(pages) == 1 and "Content-Security-Policy" in html.unescape(pages[0])  # the live page, inline:
+    assert ' src="' not in pages[0]  # no file for a notebook's host to serve
     fresh = [c for c in nb.cells if c.cell_type == "code"]
     assert len(fresh) == len(code)
     for old, new in zip(code, fresh):  # the committed outputs are what the code prints now

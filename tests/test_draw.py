@@ -402,7 +402,7 @@ def test_install_hints_name_commands_that_work():
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     texts = {p: p.read_text() for d in ("autodiff", "nn", "demos") for p in (root / d).rglob("*.py")}
-    texts[root / "README.md"] = (root / "README.md").read_text()
+    texts.update((p, p.read_text()) for p in [root / "README.md", *(root / "docs").glob("*.md")])
     for path, text in texts.items():
         assert not re.search(r"pip install [\"']?autodiff\[", text), path
     pyproject = (root / "pyproject.toml").read_text()

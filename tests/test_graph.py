@@ -362,13 +362,13 @@ def test_no_grad_on_a_generator_holds_while_it_runs():
 # ----- .data and .grad changed by hand ------------------------------------------------------------------------------
 
 def test_backward_reads_data_when_it_runs_which_the_readme_promises():
-    # The promise (README, "What backward() does"): local derivatives are read from .data when backward() runs.
+    # The promise (docs/engine.md, "What backward() does"): local derivatives are read from .data when it runs.
     x = Value(2.0)
     y = x * x
     x.data = 3.0  # changed between the forward pass and backward(): the derivative is the one at the new point
     y.backward()
     assert x.grad == 6.0 and y.data == 4.0
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "engine.md").read_text()
     assert "read from `.data` when `backward()` runs" in readme
 
 

@@ -1,4 +1,4 @@
-"""The non-finite policy, the same for every op, eager and compiled (README: "Infinities and nan").
+"""The non-finite policy, the same for every op, eager and compiled (docs/engine.md: "Infinities and nan").
 
 An op whose operands are finite but whose result, or one of whose local derivatives, is not finite raises
 RangeError (overflow) or DomainError (undefined), naming the op and the operands. Non-finite operands that the
