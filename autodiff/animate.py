@@ -199,7 +199,7 @@ PAGE = r"""<!DOCTYPE html>
 </div>
 <p class="hint">Each step runs one node's local chain rule: its grad times the local derivative on each incoming
 edge is added to that input's grad. Blank grads are not computed yet. Keys: left/right arrows, space, Home, End.
-Change an input on the right to recompute everything; click a node to see its grad as the chain rule.</p>
+Change an input on the left to recompute everything; click a node to see its grad as the chain rule.</p>
 <div id="side">
   <div id="live">
     <h2>Inputs and parameters</h2>
@@ -622,9 +622,12 @@ for (const name of names) {
   label.title = "hover to find it in the picture";
   field.type = "text"; field.inputMode = "decimal"; field.setAttribute("aria-label", name);
   range.type = "range"; range.setAttribute("aria-label", name + " (slider)");
-  const span = Math.max(1, Math.abs(n.data)) * 2;
-  if (finite(n.data)) { range.min = n.data - span; range.max = n.data + span; range.step = span / 200; }
-  else { range.disabled = true; }
+  let dragged = false;  // while its own slider moves the input, the slider keeps its range under the pointer
+  const recenter = () => {  // the slider spans the input's number, +- twice its size (at least 2)
+    const span = Math.max(1, Math.abs(n.data)) * 2;
+    range.min = n.data - span; range.max = n.data + span; range.step = span / 200;
+  };
+  if (finite(n.data)) { recenter(); } else { range.disabled = true; }
   field.dataset.input = name;
   row.append(label, field, range);
   document.getElementById("inputs").append(row);
@@ -644,8 +647,13 @@ for (const name of names) {
     }
   };
   field.onchange = () => apply(field.value, field);
-  range.oninput = () => apply(range.value, range);
-  row.sync = () => { field.value = pyrepr(n.data).replace(/\.0$/, ""); if (finite(n.data)) { range.value = n.data; } };
+  range.oninput = () => { dragged = true; try { apply(range.value, range); } finally { dragged = false; } };
+  row.sync = () => {
+    field.value = pyrepr(n.data).replace(/\.0$/, "");
+    if (!finite(n.data)) { return; }
+    if (!dragged || n.data < Number(range.min) || n.data > Number(range.max)) { recenter(); }
+    range.value = n.data;
+  };
   row.sync();
   const node = document.getElementById(n.id);
   row.onmouseenter = () => { if (node) { node.classList.add("picked"); follow({ op: false, node: n.id, set: {} }); } };

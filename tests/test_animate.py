@@ -582,3 +582,18 @@ def test_boxes_have_room_for_the_numbers_an_edit_writes(page, tmp_path):
         return [...g.querySelectorAll('text')].map((t) => t.getBBox())
             .filter((r) => r.x < b.x - 0.5 || r.x + r.width > b.x + b.width + 0.5).map(() => g.id); })""")
     assert overflow == []
+
+
+def test_the_sliders_range_follows_its_input_and_the_page_says_where_the_inputs_are(page, tmp_path):
+    path = animate(xy_graph(), tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    assert "Change an input on the left" in page.text_content("body")
+    box = page.locator("#inputs").bounding_box()
+    assert box["x"] < page.locator("#graph").bounding_box()["x"] + 400  # (the inputs' panel is the left one)
+    page.evaluate("autodiffPage.setInput('x', 25)")
+    slider = "input[aria-label='x (slider)']"
+    low, high = (float(page.get_attribute(slider, a)) for a in ("min", "max"))
+    assert low < 25 < high and high - low == pytest.approx(4 * 25)  # spans the new number, not -2..6 any more
+    assert float(page.input_value(slider)) == 25
+    page.fill(slider, str(high - 1))  # dragging the slider itself keeps its range under the pointer
+    assert (float(page.get_attribute(slider, "min")), float(page.get_attribute(slider, "max"))) == (low, high)
