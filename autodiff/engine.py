@@ -15,9 +15,9 @@ import math
 import numbers
 import threading
 
-from .errors import (IEEE, DomainError, RangeError, bad_data, derivative_number, finite, forward_error, forward_number,
-                     leaf_float, non_finite_derivative, non_finite_result, not_a_float, real, refuse_comparison,
-                     refuse_truth, show, undefined_derivative, check_arity, primitive_misuse, grad_float)
+from .errors import (IEEE, DomainError, RangeError, bad_data, check_arity, derivative_number, finite, forward_error,
+                     forward_number, grad_float, leaf_float, non_finite_derivative, non_finite_result, not_a_float,
+                     primitive_misuse, real, refuse_comparison, refuse_truth, show, undefined_derivative)
 from .anomaly import check_unchanged, checking, note
 from .floats import power_slope
 from .grad_mode import no_grad, recording, tracing

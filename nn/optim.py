@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from autodiff import Value, grad_computed
 from autodiff.engine import passes
@@ -44,11 +44,14 @@ class Optimizer:
         parameter the next backward() does not reach), or 0.0 with set_to_none=False (nn.Module.zero_grad)."""
         clear_grads(self.params, set_to_none)
 
-
-def _grad(p: Value) -> float | None:
-    """A parameter's gradient; None if no pass computed one or it was set to None: step() skips such a parameter
-    entirely (no weight decay, no momentum, no Adam moments), as PyTorch does."""
-    return p.grad if grad_computed(p) else None
+    def _gradients(self) -> Iterator[tuple[int, Value, float]]:
+        """(index, parameter, its gradient plus weight_decay * its number) for each parameter that has a grad: one
+        that no pass computed, or whose grad was set to None, is skipped entirely (no weight decay, no momentum, no
+        Adam moments), as PyTorch does."""
+        decay = getattr(self, "weight_decay", 0.0)
+        for i, p in enumerate(self.params):
+            if grad_computed(p) and p.grad is not None:
+                yield i, p, p.grad + decay * p.data if decay else p.grad
 
 
 class SGD(Optimizer):
@@ -64,12 +67,7 @@ class SGD(Optimizer):
     def step(self) -> None:
         """One update of every parameter from its current .grad (one with no grad is left alone)."""
         with passes:
-            for i, p in enumerate(self.params):
-                g = _grad(p)
-                if g is None:
-                    continue
-                if self.weight_decay:
-                    g = g + self.weight_decay * p.data
+            for i, p, g in self._gradients():
                 if self.momentum:
                     v = self._velocity[i]
                     g = self._velocity[i] = g if v is None else self.momentum * v + g
@@ -96,12 +94,7 @@ class Adam(Optimizer):
         """One update of every parameter from its current .grad (one with no grad is left alone)."""
         b1, b2 = self.betas
         with passes:
-            for i, p in enumerate(self.params):
-                g = _grad(p)
-                if g is None:
-                    continue
-                if self.weight_decay:
-                    g = g + self.weight_decay * p.data
+            for i, p, g in self._gradients():
                 t = self._t[i] = self._t[i] + 1
                 correction1, correction2 = 1 - b1 ** t, 1 - b2 ** t
                 self._m[i] = b1 * self._m[i] + (1 - b1) * g
