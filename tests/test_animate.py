@@ -219,7 +219,7 @@ def test_hostile_labels_run_no_script_in_chromium(page, tmp_path):
         page.click("#forward")
     page.hover("svg")
     assert dialogs == [] and page.errors == [] and all(r.startswith("file:") for r in page.requests)
-    assert page.evaluate("document.querySelectorAll('script').length") == 2  # the frames' JSON and the code
+    assert page.evaluate("document.querySelectorAll('script').length") == 3  # the frames' and graph's JSON, the code
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     assert HOSTILE[0] in page.inner_text("body")  # shown as text
 

@@ -1,0 +1,512 @@
+"use strict";
+const G = JSON.parse(document.getElementById("data").textContent);  // (JSON.parse: a label "__proto__" stays a key)
+
+// ----- the op table: each built-in op's forward and its local derivatives, as in autodiff's engine -----------
+function refuse(message) { throw new Error(message); }
+function pyrepr(x) {  // a number as Python's repr writes it (2.0, 1e-07, inf), for messages
+  if (x !== x) { return "nan"; }
+  if (x === Infinity || x === -Infinity) { return x > 0 ? "inf" : "-inf"; }
+  if (Object.is(x, -0)) { return "-0.0"; }
+  let s = String(x);
+  if (!s.includes("e") && (Math.abs(x) >= 1e16 || (x !== 0 && Math.abs(x) < 1e-4))) { s = x.toExponential(); }
+  if (s.includes("e")) {
+    const [m, e] = s.split("e");
+    const sign = e[0] === "-" ? "-" : "+", digits = e.replace(/^[-+]/, "");
+    return m + "e" + sign + digits.padStart(2, "0");
+  }
+  return s.includes(".") ? s : s + ".0";
+}
+const finite = Number.isFinite;
+function pw(x, y) {  // Python's float power (C99 pow): 1 ** nan and (-1) ** inf are 1
+  if (x === 1 || y === 0) { return 1; }
+  if (x === -1 && (y === Infinity || y === -Infinity)) { return 1; }
+  return Math.pow(x, y);
+}
+function power(x, y) {
+  if ((x === 0 && y < 0) || (x < 0 && y !== Math.floor(y))) {
+    if (!finite(x) || !finite(y)) { return pw(x, y); }
+    if (x === 0) { refuse("**: " + pyrepr(x) + " to the negative power " + pyrepr(y) + " is undefined (division by zero)"); }
+    refuse("**: a negative base " + pyrepr(x) + " to the non-integer power " + pyrepr(y) + " has no real value");
+  }
+  return pw(x, y);
+}
+const OPS = {
+  add: { f: (x, y) => x + y, d: () => [1, 1] },
+  sub: { f: (x, y) => x - y, d: () => [1, -1] },
+  mul: { f: (x, y) => x * y, d: (x, y) => [y, x] },
+  div: { f: (x, y) => (y === 0 && finite(x)) ? refuse("/: cannot divide " + pyrepr(x) + " by zero; keep the denominator away from 0 (e.g. add a small eps)") : x / y,
+         d: (x, y, out) => [1 / y, -out / y] },
+  power: { f: power, d: (x, y, out) => [y ? y * pw(x, y - 1) : 0, x ? out * Math.log(x) : 0] },
+  vpower: { f: (x, y) => (x < 0 && finite(x) && finite(y)) ? refuse("**: a negative base " + pyrepr(x) + " to a Value power is not differentiable; use a positive base, or a plain number as the exponent") : power(x, y),
+            d: (x, y, out) => [y ? y * pw(x, y - 1) : 0, x ? out * Math.log(x) : 0] },
+  leaky: { f: (x, y) => x > 0 ? x : y * x, d: (x, y) => [x > 0 ? 1 : y, x > 0 ? 0 : x] },
+  neg: { f: (x) => -x, d: () => [-1] },
+  absolute: { f: Math.abs, d: (x) => [x > 0 ? 1 : x < 0 ? -1 : 0] },
+  exp: { f: (x) => (x > 709 && Math.exp(x) === Infinity && finite(x)) ? refuse("exp: exp(" + pyrepr(x) + ") overflows a float (inputs above about 709.78 do)") : Math.exp(x),
+         d: (x, out) => [out] },
+  log: { f: (x) => x <= 0 ? (finite(x) ? refuse("log: log(" + pyrepr(x) + ") is undefined; log needs a positive number") : NaN) : Math.log(x),
+         d: (x) => [1 / x] },
+  sqrt: { f: (x) => x < 0 ? (finite(x) ? refuse("sqrt: sqrt(" + pyrepr(x) + ") is undefined; sqrt needs a number >= 0") : NaN) : Math.sqrt(x),
+          d: (x, out) => [0.5 / out] },
+  tanh: { f: Math.tanh, d: (x, out) => [1 - out ** 2] },
+  sigmoid: { f: (x) => { if (x >= 0) { return 1 / (1 + Math.exp(-x)); } const e = Math.exp(x); return e / (1 + e); },
+             d: (x, out) => [out * (1 - out)] },
+  relu: { f: (x) => x <= 0 ? 0 : x, d: (x) => [x <= 0 ? 0 : 1] },
+  sin: { f: (x) => finite(x) || x !== x ? Math.sin(x) : NaN, d: (x) => [Math.cos(x)] },
+  cos: { f: (x) => finite(x) || x !== x ? Math.cos(x) : NaN, d: (x) => [-Math.sin(x)] },
+  step: { f: (x) => x <= 0 ? 0 : 1, d: () => [0] },  // the choices of relu's, abs's and leaky_relu's rules, as ops
+  sign: { f: (x) => x > 0 ? 1 : x < 0 ? -1 : 0, d: () => [0] },
+  slope: { f: (x, y) => x > 0 ? 1 : y, d: (x) => [0, x > 0 ? 0 : 1] },
+  below: { f: (x, y) => x > 0 ? 0 : y, d: (x) => [0, x > 0 ? 0 : 1] },
+  input: { f: (x) => x, d: () => [1] },  // grad's and hessian's watch on an argument
+};
+
+// ----- numbers as autodiff writes them (autodiff.text.fmt, and Python's format(x, ".4g")) ----------------------
+function gfmt(x, p) {  // format(x, "." + p + "g") exactly: the decimal digits of the float, ties to even
+  if (x !== x) { return "nan"; }
+  if (x === Infinity) { return "inf"; }
+  if (x === -Infinity) { return "-inf"; }
+  if (x === 0) { return Object.is(x, -0) ? "-0" : "0"; }
+  const [digits, exp] = roundDecimal(Math.abs(x), p);
+  const sign = x < 0 ? "-" : "";
+  const strip = (s) => s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
+  if (exp >= -4 && exp < p) {
+    const point = exp + 1;  // digits before the decimal point
+    const text = point <= 0 ? "0." + "0".repeat(-point) + digits : digits.slice(0, point) + "." + digits.slice(point);
+    return sign + strip(text);
+  }
+  const mantissa = strip(digits[0] + "." + digits.slice(1));
+  return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
+}
+function roundDecimal(x, p) {  // ([p digits], e): x rounded to p significant digits is 0.d1d2... x 10^(e+1)
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const hi = view.getUint32(0), lo = view.getUint32(4), biased = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo), e2 = biased - 1075;
+  if (biased === 0) { e2 = -1074; } else { m |= 1n << 52n; }  // x = m * 2^e2 exactly
+  let e = Math.floor(Math.log10(x));
+  for (;;) {
+    const k = e - p + 1;  // n = round(x / 10^k), to even at a tie
+    let num = m, den = 1n;
+    if (e2 >= 0) { num <<= BigInt(e2); } else { den <<= BigInt(-e2); }
+    if (k >= 0) { den *= 10n ** BigInt(k); } else { num *= 10n ** BigInt(-k); }
+    let n = num / den;
+    const twice = 2n * (num % den);
+    if (twice > den || (twice === den && n % 2n === 1n)) { n += 1n; }
+    const text = n.toString();
+    if (text.length > p) { e += 1; continue; }  // log10 was low, or the rounding carried: 9.9996 -> 10.00
+    if (text.length < p) { e -= 1; continue; }
+    return [text, e];
+  }
+}
+function fmt(x) {
+  if (x === 0) { return "0"; }
+  const short = gfmt(x, 4);
+  if (Number(short) !== x && !short.includes(".") && !short.includes("e") && x === x && Math.abs(x) !== Infinity) {
+    const six = gfmt(x, 6);
+    return Number(six) !== Number(short) ? six : String(x);
+  }
+  return short;
+}
+const fromJSON = (v) => typeof v === "string" ? { inf: Infinity, "-inf": -Infinity, nan: NaN }[v] : v;
+
+// ----- the graph, and recomputing it -------------------------------------------------------------------------
+const order = G.nodes, byId = {};
+for (const n of order) {
+  n.data = fromJSON(n.data); n.grad = fromJSON(n.grad);
+  n.locals = n.locals.map((d) => d === null ? null : fromJSON(d));
+  byId[n.id] = n;
+}
+const root = byId[G.root];
+const frozen = G.frozen;
+
+function forward(n) {  // n's data from its parents' data, or an Error naming the op
+  const xs = n.parents.map((id) => byId[id].data);
+  const out = OPS[n.op].f(...xs);
+  if (xs.every(finite) && !finite(out)) {
+    const args = n.opname + "(" + xs.map(pyrepr).join(", ") + ")";
+    refuse(out === out ? args + ": the result overflows a float (it would be " + pyrepr(out) + "); scale the inputs down"
+                       : args + ": the result is not a number (nan) although every operand is finite");
+  }
+  return out;
+}
+
+function derivatives(n) {  // d(n)/d(parent) for each parent (null for a Constant), or an Error naming the op
+  const xs = n.parents.map((id) => byId[id].data);
+  const ds = OPS[n.op].d(...xs, n.data).map((d, i) => byId[n.parents[i]].constant ? null : d);
+  ds.forEach((d, i) => {
+    if (d !== null && xs.every(finite) && !finite(d)) {
+      refuse(n.opname + "(" + xs.map(pyrepr).join(", ") + "): the derivative with respect to input " + i + " is " +
+             (d === d ? "infinite" : "not a number") + " here; keep the input off this point, for example by " +
+             "adding a small eps");
+    }
+  });
+  return ds;
+}
+
+function backward() {  // autodiff's backward pass on this page's numbers: the grads, and the rules that ran
+  const grads = new Map([[root.id, 1]]), trace = [];
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k], g = grads.get(n.id);
+    if (g === undefined || !n.opname) { continue; }
+    n.parents.forEach((id, i) => {
+      if (n.locals[i] === null) { return; }
+      const c = g * n.locals[i];
+      grads.set(id, grads.has(id) ? grads.get(id) + c : c);
+    });
+    trace.push([n, n.parents.map((id, i) => n.locals[i] === null ? null : grads.get(id))]);  // grads after it
+  }
+  return [grads, trace];
+}
+
+function captionName(n) {
+  if (n.label) { return n.label; }
+  return n.opname ? "[" + n.opname + "] " + fmt(n.data) : "the input " + fmt(n.data);
+}
+
+function buildFrames(trace) {  // the steps, as animate() writes them
+  const out = [{ node: root.id, op: false, set: { [root.id]: fmt(1) }, edges: [],
+                 text: "Step 0: backward() seeds the root: grad(" + captionName(root) + ") = 1" }];
+  trace.forEach(([n, after], k) => {
+    const parts = [], set = {}, edges = [];
+    n.parents.forEach((id, i) => {
+      if (n.locals[i] === null) { return; }
+      const p = byId[id];
+      parts.push("grad(" + captionName(p) + ") += " + fmt(n.grad) + " × " + fmt(n.locals[i]) + " → " + fmt(after[i]));
+      set[id] = fmt(after[i]);
+      edges.push(n.id + "e" + i);
+    });
+    out.push({ node: n.id, op: true, set: set, edges: edges,
+               text: "Step " + (k + 1) + ": the rule of " + n.opname + " at " + captionName(n) + " runs: " +
+                     parts.join("; ") });
+  });
+  return out;
+}
+
+function recompute(changes) {  // set inputs' data, then every value, local derivative and grad; all or nothing
+  const saved = order.map((n) => [n.data, n.locals, n.grad]);
+  try {
+    for (const [id, value] of changes) { byId[id].data = value; }
+    for (const n of order) {
+      if (n.opname) { n.data = forward(n); }
+    }
+    for (let k = order.length - 1; k >= 0; k--) {
+      if (order[k].opname) { order[k].locals = derivatives(order[k]); }
+    }
+    const [grads, trace] = backward();
+    for (const n of order) { n.grad = grads.has(n.id) ? grads.get(n.id) : 0; }
+    frames = buildFrames(trace);
+  } catch (e) {
+    order.forEach((n, k) => { [n.data, n.locals, n.grad] = saved[k]; });
+    throw e;
+  }
+  redraw();
+}
+
+// ----- the chain rule for one node (autodiff.explain) --------------------------------------------------------
+const MAX_PATHS = 32;
+const bare = (s) => s.startsWith("(") && s.endsWith(")") ? s.slice(1, -1) : s;
+const num = (x) => gfmt(x, 4);
+function fsum(xs) {  // Neumaier's compensated sum (Python's math.fsum is exact; this is as close as 4 digits show)
+  let s = 0, c = 0;
+  for (const x of xs) { const t = s + x; c += Math.abs(s) >= Math.abs(x) ? (s - t) + x : (x - t) + s; s = t; }
+  return s + c;
+}
+function explain(id) {
+  if (!Object.prototype.hasOwnProperty.call(byId, id) || byId[id].constant) {
+    refuse("explain: no node with id " + JSON.stringify(id) + "; the ids are those of state()");
+  }
+  const node = byId[id];
+  const top = bare(root.name === null ? "root" : root.name), bottom = bare(node.name === null ? "node" : node.name);
+  const head = "d" + top + "/d" + bottom;
+  if (node === root) { return head + " = 1"; }
+  const reach = new Set([id]), count = new Map([[id, 1n]]), consumers = new Map();
+  for (const n of order) {
+    if (n.parents.some((p) => reach.has(p))) { reach.add(n.id); }
+  }
+  for (const n of order) {
+    if (reach.has(n.id) && n !== node) {
+      count.set(n.id, n.parents.reduce((a, p) => reach.has(p) ? a + count.get(p) : a, 0n));
+      n.parents.forEach((p, i) => {
+        if (reach.has(p)) {
+          if (!consumers.has(p)) { consumers.set(p, []); }
+          consumers.get(p).push([n, n.locals[i]]);
+        }
+      });
+    }
+  }
+  const total = reach.has(root.id) ? count.get(root.id) : 0n;
+  if (total === 0n) { return head + " = 0: " + top + " does not depend on " + bottom; }
+  const grads = new Map([[root.id, 1]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k];
+    if (reach.has(n.id) && n !== node && grads.has(n.id)) {
+      n.parents.forEach((p, i) => {
+        if (reach.has(p) && n.locals[i] !== null) {
+          grads.set(p, (grads.has(p) ? grads.get(p) : 0) + grads.get(n.id) * n.locals[i]);
+        }
+      });
+    }
+  }
+  if (total > BigInt(MAX_PATHS)) {
+    const uses = [];
+    for (const n of order) {
+      if (reach.has(n.id) && n !== node) {
+        n.parents.forEach((p, i) => { if (p === id) { uses.push([n, n.locals[i], grads.get(n.id)]); } });
+      }
+    }
+    const terms = uses.map(([u, d]) => "grad(" + bare(u.describe) + ") × " + num(d)).join(" + ");
+    const values = uses.map(([, d, g]) => num(g) + " × " + num(d)).join(" + ");
+    return head + ": " + total.toLocaleString("en-US") + " paths from " + bottom + " to " + top +
+      ", too many to list; factored as backward() computes it, grad(" + bottom + ") = sum over its uses of " +
+      "grad(use) × local derivative:\n  grad(" + bottom + ") = " + terms + "\n  = " + values + "\n  = " +
+      num(grads.get(id));
+  }
+  const paths = [], stack = [[[node], []]];
+  while (stack.length) {
+    const [nodes, factors] = stack.pop();
+    if (nodes[nodes.length - 1] === root) { paths.push([nodes, factors]); continue; }
+    const next = consumers.get(nodes[nodes.length - 1].id) || [];
+    for (let k = next.length - 1; k >= 0; k--) { stack.push([nodes.concat([next[k][0]]), factors.concat([next[k][1]])]); }
+  }
+  const symbolic = paths.map(([nodes, factors]) => {
+    let s = "";
+    for (let k = factors.length - 1; k >= 0; k--) { s += "(d" + nodes[k + 1].describe + "/d" + nodes[k].describe + ")"; }
+    return s;
+  });
+  const numeric = paths.map(([, factors]) => factors.slice().reverse().map(num).join(" × "));
+  const sum = fsum(paths.map(([, factors]) => factors.reduce((a, f) => a * f, 1)));
+  return head + " = " + symbolic.join(" + ") + "\n  = " + numeric.join(" + ") + "\n  = " + num(sum);
+}
+
+// ----- the page ----------------------------------------------------------------------------------------------
+let frames = JSON.parse(document.getElementById("frames").textContent);
+const slider = document.getElementById("slider");
+const play = document.getElementById("play");
+const graphBox = document.getElementById("graph");
+const svg = graphBox.querySelector("svg");
+const texts = {};  // node id -> [its data text, its grad text] (a record's last two fields; a label comes first)
+for (const n of order) {
+  const g = document.getElementById(n.id);
+  if (!g || n.constant) { continue; }
+  const t = g.querySelectorAll("text");
+  if (t.length >= 2) { texts[n.id] = [t[t.length - 2], t[t.length - 1]]; }
+  if (n.opname && !n.op) {
+    g.classList.add("frozen");
+    const circle = document.getElementById(n.id + "op");
+    if (circle) { circle.classList.add("frozen"); }
+  }
+}
+let step = 0, timer = null;
+
+const room = new Map();  // a number's text -> the width the layout made for it (numbers were padded to ROOM)
+function write(t, text) {  // a number into its place, squeezed if it is wider than the place
+  if (!room.has(t)) { room.set(t, t.getComputedTextLength()); }
+  t.textContent = text;
+  t.removeAttribute("textLength");
+  if (t.getComputedTextLength() > room.get(t) + 0.5) {
+    t.setAttribute("textLength", room.get(t));
+    t.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
+}
+function writeNumbers() {  // the data of every node and the local derivative on every edge, at the current point
+  for (const n of order) {
+    if (texts[n.id]) { write(texts[n.id][0], "data " + fmt(n.data)); }
+    n.parents.forEach((id, i) => {
+      const edge = document.getElementById(n.id + "e" + i), label = edge && edge.querySelector("text");
+      if (label && n.locals[i] !== null) { write(label, fmt(n.locals[i])); }
+    });
+  }
+}
+
+function redraw() {  // the numbers of the current point: data, local derivatives on the edges, the title
+  writeNumbers();
+  const title = "backward() through " + captionName(root) + ": " + (frames.length - 1) + " steps";
+  document.getElementById("title").textContent = title;
+  document.title = title;
+  slider.max = frames.length - 1;
+  for (const row of inputRows) { row.sync(); }
+  if (shownExplain !== null) { showExplain(shownExplain); }
+  show(step);
+}
+
+function show(k) {
+  step = Math.max(0, Math.min(frames.length - 1, k));
+  const grads = {};
+  for (let i = 0; i <= step; i++) { Object.assign(grads, frames[i].set); }
+  for (const [id, t] of Object.entries(texts)) {
+    write(t[1], id in grads ? "grad " + grads[id] : "grad");
+  }
+  for (const el of document.querySelectorAll(".current, .updated, .active")) {
+    el.classList.remove("current", "updated", "active");
+  }
+  const f = frames[step];
+  for (const id of f.op ? [f.node, f.node + "op"] : [f.node]) {
+    const el = document.getElementById(id);
+    if (el) { el.classList.add("current"); }
+  }
+  for (const id of Object.keys(f.set)) {
+    const el = document.getElementById(id);
+    if (el && id !== f.node) { el.classList.add("updated"); }
+  }
+  for (const id of f.edges) {
+    const el = document.getElementById(id);
+    if (el) { el.classList.add("active"); }
+  }
+  slider.value = step;
+  document.getElementById("step").textContent = "step " + step + " of " + (frames.length - 1);
+  document.getElementById("caption").textContent = f.text;
+  document.body.dataset.step = step;
+  document.body.dataset.current = f.node;
+  follow(f);
+}
+
+// big graphs: fit to the window, but never below a readable size; then the view follows the active node
+const MIN_SCALE = 0.55;  // 11 pt text stays 8 px tall
+const natural = [svg.width.baseVal.value, svg.height.baseVal.value];
+function layout() {
+  const fit = document.getElementById("fit").checked;
+  graphBox.style.maxHeight = Math.max(300, window.innerHeight - graphBox.getBoundingClientRect().top -
+                                      window.scrollY - 16) + "px";
+  const scale = fit ? Math.max(MIN_SCALE, Math.min(1, (graphBox.clientWidth - 4) / natural[0])) : 1;
+  svg.style.width = natural[0] * scale + "px";
+  svg.style.height = natural[1] * scale + "px";
+  document.body.dataset.scale = scale.toFixed(3);
+  follow(frames[step]);
+}
+function follow(f) {  // scroll the graph so that the step's node, and if they fit the grads it updates, are seen
+  const main = document.getElementById(f.op ? f.node + "op" : f.node);
+  if (!main) { return; }
+  const box = graphBox.getBoundingClientRect();
+  const rects = [main, document.getElementById(f.node)].concat(Object.keys(f.set).map((id) => document.getElementById(id)))
+    .filter((el) => el).map((el) => el.getBoundingClientRect());
+  const all = rects.reduce((u, r) => ({ left: Math.min(u.left, r.left), right: Math.max(u.right, r.right),
+                                         top: Math.min(u.top, r.top), bottom: Math.max(u.bottom, r.bottom) }));
+  const m = main.getBoundingClientRect();
+  const want = (all.right - all.left <= box.width - 8 && all.bottom - all.top <= box.height - 8) ? all : m;
+  const shift = (lo, hi, blo, bhi) => {  // the least scroll that shows [lo, hi]; a too wide one shows its end
+    if (hi - lo > bhi - blo) { return hi - bhi + 4; }
+    if (lo < blo) { return lo - blo - 4; }
+    if (hi > bhi) { return hi - bhi + 4; }
+    return 0;
+  };
+  graphBox.scrollLeft += shift(want.left, want.right, box.left, box.right);
+  graphBox.scrollTop += shift(want.top, want.bottom, box.top, box.bottom);
+}
+
+// the inputs: a number field and a slider for each, named by its label (or its node id)
+const names = Object.keys(G.inputs);
+const status = document.getElementById("status");
+const inputRows = [];
+for (const name of names) {
+  const n = byId[G.inputs[name]];
+  const row = document.createElement("label"), label = document.createElement("span");
+  const field = document.createElement("input"), range = document.createElement("input");
+  row.className = "input"; label.className = "name"; label.textContent = name;
+  label.title = "hover to find it in the picture";
+  field.type = "text"; field.inputMode = "decimal"; field.setAttribute("aria-label", name);
+  range.type = "range"; range.setAttribute("aria-label", name + " (slider)");
+  let dragged = false;  // while its own slider moves the input, the slider keeps its range under the pointer
+  const recenter = () => {  // the slider spans the input's number, +- twice its size (at least 2)
+    const span = Math.max(1, Math.abs(n.data)) * 2;
+    range.min = n.data - span; range.max = n.data + span; range.step = span / 200;
+  };
+  if (finite(n.data)) { recenter(); } else { range.disabled = true; }
+  field.dataset.input = name;
+  row.append(label, field, range);
+  document.getElementById("inputs").append(row);
+  const apply = (text, from) => {
+    try {
+      const value = text.trim() === "" ? NaN : Number(text);
+      if (!finite(value)) {
+        refuse(name + ": " + JSON.stringify(text) + " is not a finite number; type one such as 0.5 or -2e-3");
+      }
+      setInput(name, value);
+      for (const f of document.querySelectorAll("#inputs input.bad")) { f.classList.remove("bad"); }
+      status.textContent = frozen;
+    } catch (e) {
+      row.sync();  // the controls show the input's number again, which did not change
+      from.classList.add("bad");
+      status.textContent = e.message;
+    }
+  };
+  field.onchange = () => apply(field.value, field);
+  range.oninput = () => { dragged = true; try { apply(range.value, range); } finally { dragged = false; } };
+  row.sync = () => {
+    field.value = pyrepr(n.data).replace(/\.0$/, "");
+    if (!finite(n.data)) { return; }
+    if (!dragged || n.data < Number(range.min) || n.data > Number(range.max)) { recenter(); }
+    range.value = n.data;
+  };
+  row.sync();
+  const node = document.getElementById(n.id);
+  row.onmouseenter = () => { if (node) { node.classList.add("picked"); follow({ op: false, node: n.id, set: {} }); } };
+  row.onmouseleave = () => { if (node) { node.classList.remove("picked"); } };
+  if (frozen) { field.disabled = range.disabled = true; }
+  inputRows.push(row);
+}
+if (frozen) {
+  status.textContent = frozen;
+  status.className = "frozen";
+  document.getElementById("frozen-key").hidden = false;
+}
+if (!names.length) { status.textContent = "This graph has no inputs to change."; }
+
+function setInput(name, value) {
+  if (frozen) { refuse(frozen); }
+  if (!Object.prototype.hasOwnProperty.call(G.inputs, name)) {
+    refuse("setInput: no input named " + JSON.stringify(name) + "; the inputs are " + JSON.stringify(names));
+  }
+  if (typeof value !== "number" || !finite(value)) {
+    refuse("setInput: " + name + " needs a finite number, got " + String(value));
+  }
+  recompute([[G.inputs[name], value]]);
+}
+
+let shownExplain = null;
+function showExplain(id) {
+  shownExplain = id;
+  document.getElementById("explain").textContent = explain(id);
+}
+graphBox.addEventListener("click", (e) => {
+  const g = e.target.closest("g.node");
+  const id = g && g.id.replace(/op$/, "");
+  if (id && byId[id] && !byId[id].constant) { showExplain(id); }
+});
+
+window.autodiffPage = Object.freeze({
+  inputs: () => Object.fromEntries(names.map((name) => [name, byId[G.inputs[name]].data])),
+  setInput: setInput,
+  state: () => Object.fromEntries(order.filter((n) => !n.constant)
+    .map((n) => [n.id, { label: n.label, data: n.data, grad: n.grad }])),
+  explain: explain,
+  frames: () => JSON.parse(JSON.stringify(frames)),
+  show: (k) => show(k),
+});
+
+function pause() { clearInterval(timer); timer = null; play.textContent = "play"; }
+function toggle() {
+  if (timer) { pause(); return; }
+  if (step === frames.length - 1) { show(0); }
+  play.textContent = "pause";
+  timer = setInterval(() => { if (step >= frames.length - 1) { pause(); } else { show(step + 1); } }, 900);
+}
+document.getElementById("back").onclick = () => { pause(); show(step - 1); };
+document.getElementById("forward").onclick = () => { pause(); show(step + 1); };
+play.onclick = toggle;
+document.getElementById("fit").onchange = layout;
+window.addEventListener("resize", layout);
+slider.oninput = () => { pause(); show(Number(slider.value)); };
+document.addEventListener("keydown", (e) => {
+  if (e.target.tagName === "INPUT" && e.target !== slider && e.target.type !== "checkbox") { return; }
+  if (e.target === slider && (e.key === "ArrowLeft" || e.key === "ArrowRight")) { e.preventDefault(); }
+  if (e.key === "ArrowRight") { pause(); show(step + 1); }
+  else if (e.key === "ArrowLeft") { pause(); show(step - 1); }
+  else if (e.key === "Home") { pause(); show(0); }
+  else if (e.key === "End") { pause(); show(frames.length - 1); }
+  else if (e.key === " ") { e.preventDefault(); toggle(); }
+});
+slider.max = frames.length - 1;
+writeNumbers();
+layout();
+show(0);
