@@ -67,12 +67,14 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
     svg = svg[svg.index("<svg"):]
 
     frames = [{"node": graph.node_id(root), "op": False, "set": {graph.node_id(root): fmt(1.0)}, "edges": [],
-               "text": f"Step 0: backward() seeds the root: grad({_name(root, graph)}) = 1"}]
+               "contrib": {}, "text": f"Step 0: backward() seeds the root: grad({_name(root, graph)}) = 1"}]
     for k, (node, updates) in enumerate(trace, 1):
-        nid = graph.node_id(node)
-        parts = [f"grad({_name(p, graph)}) += {fmt(final[node])} × {fmt(d)} → {fmt(g)}" for p, d, g in updates]
-        frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(g) for p, _, g in updates},
-                       "edges": [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant],
+        nid, g = graph.node_id(node), final[node]
+        parts = [f"grad({_name(p, graph)}) += {fmt(g)} × {fmt(d)} → {fmt(after)}" for p, d, after in updates]
+        edges = [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant]
+        frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(after) for p, _, after in updates},
+                       "edges": edges,  # each labelled on the picture: grad(out) × local derivative = contribution
+                       "contrib": {e: f"{fmt(g)} × {fmt(d)} = {fmt(g * d)}" for e, (_, d, _) in zip(edges, updates)},
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})
     title = valid(f"backward() through {_name(root, graph)}: {len(trace)} steps")
     page = fill(PAGE[0], {"title": html.escape(title), "svg": svg, "frames": script_json(frames),

@@ -152,7 +152,7 @@ class Graph:
             if self.show_grad:
                 grad = node.grad if self.grads is None else self.grads.get(node, 0.0)
                 fields.append("grad not computed" if self.grads is None and not grad_computed(node) else
-                              f"grad {self._number(grad)}")
+                              f"grad {self._number(grad, self.room and 6)}")  # a page writes "tangent" there too
         nid = self.node_id(node)
         tooltip = {} if whole is None else {"tooltip": self._long(whole)}
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"
@@ -162,10 +162,11 @@ class Graph:
                      style="filled", fillcolor="#f3f3f3", fontsize="10", margin="0.02", id=nid + "op")
             dot.edge(nid + "op", nid, id=nid + "out")
 
-    def _number(self, x):
-        """fmt(x), centred in room characters (no-break spaces: Graphviz keeps them, and sizes the box for them)."""
+    def _number(self, x, more=0):
+        """fmt(x), centred in room (+ more) characters (no-break spaces: Graphviz keeps them, and sizes the box for
+        them)."""
         text = fmt(x)
-        pad = max(0, self.room - len(text))
+        pad = max(0, self.room + more - len(text))
         return "\u00a0" * (pad // 2) + text + "\u00a0" * (pad - pad // 2)
 
     def _unit_node(self, dot, u, members):

@@ -164,22 +164,80 @@ function captionName(n) {
   return n.opname ? "[" + n.opname + "] " + fmt(n.data) : "the input " + fmt(n.data);
 }
 
-function buildFrames(trace) {  // the steps, as animate() writes them
-  const out = [{ node: root.id, op: false, set: { [root.id]: fmt(1) }, edges: [],
+function buildFrames(trace) {  // the steps of reverse mode, as animate() writes them
+  const out = [{ node: root.id, op: false, set: { [root.id]: fmt(1) }, edges: [], contrib: {},
                  text: "Step 0: backward() seeds the root: grad(" + captionName(root) + ") = 1" }];
   trace.forEach(([n, after], k) => {
-    const parts = [], set = {}, edges = [];
+    const parts = [], set = {}, edges = [], contrib = {};
     n.parents.forEach((id, i) => {
       if (n.locals[i] === null) { return; }
       const p = byId[id];
       parts.push("grad(" + captionName(p) + ") += " + fmt(n.grad) + " × " + fmt(n.locals[i]) + " → " + fmt(after[i]));
       set[id] = fmt(after[i]);
       edges.push(n.id + "e" + i);
+      contrib[n.id + "e" + i] = fmt(n.grad) + " × " + fmt(n.locals[i]) + " = " + fmt(n.grad * n.locals[i]);
     });
-    out.push({ node: n.id, op: true, set: set, edges: edges,
+    out.push({ node: n.id, op: true, set: set, edges: edges, contrib: contrib,
                text: "Step " + (k + 1) + ": the rule of " + n.opname + " at " + captionName(n) + " runs: " +
                      parts.join("; ") });
   });
+  return out;
+}
+
+// ----- forward mode: tangents d(node)/d(input), from one input towards the root --------------------------------
+function tangents(inputId) {  // every node's tangent (Constants aside), and the nodes that depend on the input
+  const t = new Map(), reach = new Set([inputId]);
+  for (const n of order) {
+    if (n.constant) { continue; }
+    if (!n.opname) { t.set(n.id, n.id === inputId ? 1 : 0); continue; }
+    let sum = 0;
+    n.parents.forEach((id, i) => { if (n.locals[i] !== null) { sum += t.get(id) * n.locals[i]; } });
+    t.set(n.id, sum);
+    if (n.parents.some((id) => reach.has(id))) { reach.add(n.id); }
+  }
+  return [t, reach];
+}
+
+function forwardFrames(inputId) {  // the steps of forward mode: one per node that depends on the input, in order
+  const [t, reach] = tangents(inputId), x = byId[inputId], wrt = captionName(x);
+  const seed = {};
+  for (const n of order) {
+    if (!n.constant && !reach.has(n.id) || n === x) { seed[n.id] = fmt(t.get(n.id)); }
+  }
+  const out = [{ node: x.id, op: false, set: seed, edges: [], reads: [], contrib: {},
+                 text: "Step 0: forward mode seeds the input " + wrt + ": tangent(" + wrt + ") = d" + wrt + "/d" +
+                       wrt + " = 1, and every other input's tangent is 0. A node's tangent is d(node)/d(" + wrt +
+                       "); nodes that do not depend on " + wrt + " have tangent 0." }];
+  for (const n of order) {
+    if (!n.opname || n === x || !reach.has(n.id)) { continue; }
+    const terms = [], edges = [], reads = [], contrib = {};
+    n.parents.forEach((id, i) => {
+      if (n.locals[i] === null) { return; }
+      const c = t.get(id) * n.locals[i];
+      terms.push(fmt(t.get(id)) + " × " + fmt(n.locals[i]));
+      edges.push(n.id + "e" + i);
+      reads.push(id);
+      contrib[n.id + "e" + i] = fmt(t.get(id)) + " × " + fmt(n.locals[i]) + " = " + fmt(c);
+    });
+    out.push({ node: n.id, op: true, set: { [n.id]: fmt(t.get(n.id)) }, edges: edges, reads: reads,
+               contrib: contrib, text: "Step " + out.length + ": tangent(" + captionName(n) + ") = the sum of " +
+               "tangent(input) × local derivative over its inputs = " + terms.join(" + ") + " = " +
+               fmt(t.get(n.id)) });
+  }
+  const last = out[out.length - 1], tan = t.get(root.id), grad = x.grad;
+  const same = tan === grad ? "equals" : Math.abs(tan - grad) <= 1e-12 * Math.max(Math.abs(tan), Math.abs(grad))
+    ? "equals, to rounding (the same products added in another order)," : "differs from";
+  last.text += ". Done: d" + captionName(root) + "/d" + wrt + " = tangent(" + captionName(root) + ") = " +
+    fmt(tan) + ", which " + same + " grad(" + wrt + ") = " + fmt(grad) + " from the reverse pass" +
+    (same === "differs from" ? "." : ": the two modes agree.");
+  return [out, t];
+}
+
+let mode = "reverse", wrtId = null, tangent = null;  // forward mode's input, and every node's tangent
+function modeFrames() {  // the frames of the mode shown, on the current numbers
+  if (mode === "reverse") { return buildFrames(backward()[1]); }
+  const [out, t] = forwardFrames(wrtId);
+  tangent = t;
   return out;
 }
 
@@ -193,9 +251,9 @@ function recompute(changes) {  // set inputs' data, then every value, local deri
     for (let k = order.length - 1; k >= 0; k--) {
       if (order[k].opname) { order[k].locals = derivatives(order[k]); }
     }
-    const [grads, trace] = backward();
+    const grads = backward()[0];
     for (const n of order) { n.grad = grads.has(n.id) ? grads.get(n.id) : 0; }
-    frames = buildFrames(trace);
+    frames = modeFrames();
   } catch (e) {
     order.forEach((n, k) => { [n.data, n.locals, n.grad] = saved[k]; });
     throw e;
@@ -212,14 +270,11 @@ function fsum(xs) {  // Neumaier's compensated sum (Python's math.fsum is exact;
   for (const x of xs) { const t = s + x; c += Math.abs(s) >= Math.abs(x) ? (s - t) + x : (x - t) + s; s = t; }
   return s + c;
 }
-function explain(id) {
+function chainOf(id) {  // what explain and highlight need of d(root)/d(node): the nodes that depend on it, ...
   if (!Object.prototype.hasOwnProperty.call(byId, id) || byId[id].constant) {
     refuse("explain: no node with id " + JSON.stringify(id) + "; the ids are those of state()");
   }
   const node = byId[id];
-  const top = bare(root.name === null ? "root" : root.name), bottom = bare(node.name === null ? "node" : node.name);
-  const head = "d" + top + "/d" + bottom;
-  if (node === root) { return head + " = 1"; }
   const reach = new Set([id]), count = new Map([[id, 1n]]), consumers = new Map();
   for (const n of order) {
     if (n.parents.some((p) => reach.has(p))) { reach.add(n.id); }
@@ -230,12 +285,32 @@ function explain(id) {
       n.parents.forEach((p, i) => {
         if (reach.has(p)) {
           if (!consumers.has(p)) { consumers.set(p, []); }
-          consumers.get(p).push([n, n.locals[i]]);
+          consumers.get(p).push([n, n.locals[i], i]);
         }
       });
     }
   }
-  const total = reach.has(root.id) ? count.get(root.id) : 0n;
+  const total = node === root ? 1n : reach.has(root.id) ? count.get(root.id) : 0n;
+  const paths = [];  // [[its nodes, the local derivative on each edge, each edge's index among its node's inputs]]
+  if (node !== root && total > 0n && total <= BigInt(MAX_PATHS)) {
+    const stack = [[[node], [], []]];
+    while (stack.length) {
+      const [nodes, factors, edges] = stack.pop();
+      if (nodes[nodes.length - 1] === root) { paths.push([nodes, factors, edges]); continue; }
+      const next = consumers.get(nodes[nodes.length - 1].id) || [];
+      for (let k = next.length - 1; k >= 0; k--) {
+        stack.push([nodes.concat([next[k][0]]), factors.concat([next[k][1]]), edges.concat([next[k][2]])]);
+      }
+    }
+  }
+  return { node: node, reach: reach, total: total, paths: paths };
+}
+
+function explain(id) {  // autodiff.explain's text, with the page's numbers
+  const { node, reach, total, paths } = chainOf(id);
+  const top = bare(root.name === null ? "root" : root.name), bottom = bare(node.name === null ? "node" : node.name);
+  const head = "d" + top + "/d" + bottom;
+  if (node === root) { return head + " = 1"; }
   if (total === 0n) { return head + " = 0: " + top + " does not depend on " + bottom; }
   const grads = new Map([[root.id, 1]]);
   for (let k = order.length - 1; k >= 0; k--) {
@@ -262,13 +337,6 @@ function explain(id) {
       "grad(use) × local derivative:\n  grad(" + bottom + ") = " + terms + "\n  = " + values + "\n  = " +
       num(grads.get(id));
   }
-  const paths = [], stack = [[[node], []]];
-  while (stack.length) {
-    const [nodes, factors] = stack.pop();
-    if (nodes[nodes.length - 1] === root) { paths.push([nodes, factors]); continue; }
-    const next = consumers.get(nodes[nodes.length - 1].id) || [];
-    for (let k = next.length - 1; k >= 0; k--) { stack.push([nodes.concat([next[k][0]]), factors.concat([next[k][1]])]); }
-  }
   const symbolic = paths.map(([nodes, factors]) => {
     let s = "";
     for (let k = factors.length - 1; k >= 0; k--) { s += "(d" + nodes[k + 1].describe + "/d" + nodes[k].describe + ")"; }
@@ -279,12 +347,68 @@ function explain(id) {
   return head + " = " + symbolic.join(" + ") + "\n  = " + numeric.join(" + ") + "\n  = " + num(sum);
 }
 
+function pathEdges(id) {  // every edge on a path from the node to the root, once: [[from id, to id, edge's index]]
+  const { node, reach } = chainOf(id), out = [], seen = new Set();
+  if (node === root) { return out; }
+  for (const n of order) {
+    if (!reach.has(n.id) || n === node) { continue; }
+    n.parents.forEach((p, i) => {
+      if (reach.has(p) && !seen.has(p + ">" + n.id)) { seen.add(p + ">" + n.id); out.push([p, n.id, i]); }
+    });
+  }
+  return out;
+}
+
+// ----- short names for long labels in the chain-rule pane: n14.w0 for layers.0.neurons.14.w.0 ----------------
+const LONG = 12;  // a dotted label longer than this is shown by a short name (the whole label on hover)
+function shortNames(labels) {  // {label: short name}: a name's last parts, word.N written wN, as many as tell it apart
+  const parts = new Map(), all = new Set(labels);
+  for (const label of all) {
+    if (label.length <= LONG || !/^[A-Za-z_]\w*(\.\w+)+$/.test(label)) { continue; }
+    const words = label.split("."), out = [];
+    for (let i = 0; i < words.length; i++) {
+      if (/^[A-Za-z_]\w*$/.test(words[i]) && /^\d+$/.test(words[i + 1] || "")) { out.push(words[i][0] + words[++i]); }
+      else { out.push(words[i]); }
+    }
+    parts.set(label, out);
+  }
+  const short = {};
+  for (const [label, mine] of parts) {
+    for (let k = Math.min(2, mine.length); k <= mine.length; k++) {
+      const name = mine.slice(-k).join(".");
+      const clash = all.has(name) || [...parts].some(([other, p]) => other !== label && p.slice(-k).join(".") === name);
+      if (!clash) {
+        if (name.length < label.length) { short[label] = name; }
+        break;
+      }
+    }
+  }
+  return short;
+}
+const SHORT = shortNames(order.filter((n) => n.label).map((n) => n.label));
+const SHORT_RE = Object.keys(SHORT).length === 0 ? null : new RegExp("(?:(?<![\\w.])|(?<=(?:^|[^\\w.])d))(" + Object.keys(SHORT)
+  .sort((a, b) => b.length - a.length).map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|") + ")(?![\\w.])", "g");  // (a name, or d + name)
+function writeShort(el, text) {  // text into an element, each long label as its short name with the label on hover
+  el.textContent = "";
+  let last = 0;
+  for (const m of SHORT_RE ? text.matchAll(SHORT_RE) : []) {
+    el.append(text.slice(last, m.index));
+    const span = document.createElement("span");
+    span.className = "short"; span.textContent = SHORT[m[0]]; span.title = m[0];
+    el.append(span);
+    last = m.index + m[0].length;
+  }
+  el.append(text.slice(last));
+}
+
 // ----- the page ----------------------------------------------------------------------------------------------
 let frames = JSON.parse(document.getElementById("frames").textContent);
 const slider = document.getElementById("slider");
 const play = document.getElementById("play");
 const graphBox = document.getElementById("graph");
+const side = document.getElementById("side");
 const svg = graphBox.querySelector("svg");
+const SVG_NS = "http://www.w3.org/2000/svg";
 const texts = {};  // node id -> [its data text, its grad text] (a record's last two fields; a label comes first)
 for (const n of order) {
   const g = document.getElementById(n.id);
@@ -319,23 +443,74 @@ function writeNumbers() {  // the data of every node and the local derivative on
   }
 }
 
+const WORDS = {  // what the legend and the hint say in each mode
+  reverse: ["the node whose chain rule runs", "grads it just updated", "the edges its grad flows back along, " +
+            "each labelled grad(out) × local derivative = contribution",
+            "Reverse mode (backward()): each step runs one node's local chain rule: its grad times the local " +
+            "derivative on each incoming edge (the edge's label) is added to that input's grad. Blank grads are not " +
+            "computed yet. One pass from the root gives d(root)/d(x) for every input x."],
+  forward: ["the node whose tangent is computed", "the tangents it reads", "the edges it reads along, each " +
+            "labelled tangent(input) × local derivative = contribution",
+            "Forward mode: a node's tangent is d(node)/d(x) for the chosen input x. In topological order, each " +
+            "node's tangent is the sum over its incoming edges of tangent(input) × local derivative. One pass " +
+            "from x gives d(node)/d(x) for every node; reverse mode gives d(root)/d(every input) instead."],
+};
 function redraw() {  // the numbers of the current point: data, local derivatives on the edges, the title
   writeNumbers();
-  const title = "backward() through " + captionName(root) + ": " + (frames.length - 1) + " steps";
+  const title = mode === "reverse" ? "backward() through " + captionName(root) + ": " + (frames.length - 1) + " steps"
+    : "forward mode from " + captionName(byId[wrtId]) + " to " + captionName(root) + ": " + (frames.length - 1) +
+      " steps";
   document.getElementById("title").textContent = title;
   document.title = title;
+  const [cur, upd, act, hint] = WORDS[mode];
+  document.getElementById("key-cur").textContent = cur;
+  document.getElementById("key-upd").textContent = upd;
+  document.getElementById("key-act").textContent = act;
+  document.getElementById("hint").textContent = hint;
+  document.body.dataset.mode = mode;
   slider.max = frames.length - 1;
   for (const row of inputRows) { row.sync(); }
-  if (shownExplain !== null) { showExplain(shownExplain); }
+  if (picked !== null) { pick(picked); }
   show(step);
+}
+
+function contributions(f) {  // each edge the step updates, labelled with its contribution, on the picture itself
+  for (const el of svg.querySelectorAll("text.contrib")) { el.remove(); }
+  for (const el of svg.querySelectorAll("text.covered")) { el.classList.remove("covered"); }
+  for (const [id, text] of Object.entries(f.contrib || {})) {
+    const edge = document.getElementById(id);
+    if (!edge) { continue; }
+    const label = edge.querySelector("text"), t = document.createElementNS(SVG_NS, "text");
+    let x, y;
+    if (label) {  // in the local derivative's place, which it repeats
+      [x, y] = [Number(label.getAttribute("x")), Number(label.getAttribute("y"))];
+      label.classList.add("covered");
+    } else {  // (an edge without a label: at its middle)
+      const path = edge.querySelector("path"), mid = path.getPointAtLength(path.getTotalLength() / 2);
+      [x, y] = [mid.x, mid.y - 4];
+    }
+    const [product, sum] = text.split(" = ");  // two short lines, "g × d" over "= c", rather than one long one
+    t.setAttribute("text-anchor", "middle");
+    t.setAttribute("class", "contrib");
+    for (const [k, line] of [product, " = " + sum].entries()) {
+      const span = document.createElementNS(SVG_NS, "tspan");
+      span.setAttribute("x", x);
+      span.setAttribute("y", y - 13 + 13 * k);
+      span.textContent = line;
+      t.append(span);
+    }
+    edge.append(t);
+    edge.parentNode.append(edge);  // drawn last: over the nodes it may cross
+  }
 }
 
 function show(k) {
   step = Math.max(0, Math.min(frames.length - 1, k));
-  const grads = {};
-  for (let i = 0; i <= step; i++) { Object.assign(grads, frames[i].set); }
+  const numbers = {};
+  for (let i = 0; i <= step; i++) { Object.assign(numbers, frames[i].set); }
+  const word = mode === "reverse" ? "grad" : "tangent";
   for (const [id, t] of Object.entries(texts)) {
-    write(t[1], id in grads ? "grad " + grads[id] : "grad");
+    write(t[1], id in numbers ? word + " " + numbers[id] : word);
   }
   for (const el of document.querySelectorAll(".current, .updated, .active")) {
     el.classList.remove("current", "updated", "active");
@@ -345,7 +520,7 @@ function show(k) {
     const el = document.getElementById(id);
     if (el) { el.classList.add("current"); }
   }
-  for (const id of Object.keys(f.set)) {
+  for (const id of mode === "reverse" ? Object.keys(f.set) : f.reads) {
     const el = document.getElementById(id);
     if (el && id !== f.node) { el.classList.add("updated"); }
   }
@@ -353,6 +528,7 @@ function show(k) {
     const el = document.getElementById(id);
     if (el) { el.classList.add("active"); }
   }
+  contributions(f);
   slider.value = step;
   document.getElementById("step").textContent = "step " + step + " of " + (frames.length - 1);
   document.getElementById("caption").textContent = f.text;
@@ -361,14 +537,17 @@ function show(k) {
   follow(f);
 }
 
-// big graphs: fit to the window, but never below a readable size; then the view follows the active node
-const MIN_SCALE = 0.55;  // 11 pt text stays 8 px tall
+// the picture: as big as the window lets it be, never with text below 10 px; the view follows the active node
+const MIN_SCALE = 0.75;  // Graphviz writes 10 to 11 pt text: at 3/4 of its size, 10 to 11 px on screen
+const MAX_SCALE = 1.3;
 const natural = [svg.width.baseVal.value, svg.height.baseVal.value];
 function layout() {
   const fit = document.getElementById("fit").checked;
-  graphBox.style.maxHeight = Math.max(300, window.innerHeight - graphBox.getBoundingClientRect().top -
-                                      window.scrollY - 16) + "px";
-  const scale = fit ? Math.max(MIN_SCALE, Math.min(1, (graphBox.clientWidth - 4) / natural[0])) : 1;
+  const top = document.getElementById("main").getBoundingClientRect().top + window.scrollY;
+  const height = Math.max(320, window.innerHeight - top - 14) + "px";
+  graphBox.style.height = side.style.height = height;
+  const room = [graphBox.clientWidth - 4, graphBox.clientHeight - 4];
+  const scale = fit ? Math.max(MIN_SCALE, Math.min(MAX_SCALE, room[0] / natural[0], room[1] / natural[1])) : 1;
   svg.style.width = natural[0] * scale + "px";
   svg.style.height = natural[1] * scale + "px";
   document.body.dataset.scale = scale.toFixed(3);
@@ -398,13 +577,20 @@ function follow(f) {  // scroll the graph so that the step's node, and if they f
 const names = Object.keys(G.inputs);
 const status = document.getElementById("status");
 const inputRows = [];
+const FIELD = 17;  // characters a number field shows: a longer number is shown rounded, exact on hover and on focus
+function shown(x) {  // x as the field shows it: Python's repr, or rounded to as many digits as fit in FIELD
+  let s = pyrepr(x).replace(/\.0$/, "");
+  for (let p = 15; s.length > FIELD && p > 0; p--) { s = pyrepr(Number(x.toPrecision(p))).replace(/\.0$/, ""); }
+  return s;
+}
 for (const name of names) {
   const n = byId[G.inputs[name]];
   const row = document.createElement("label"), label = document.createElement("span");
   const field = document.createElement("input"), range = document.createElement("input");
   row.className = "input"; label.className = "name"; label.textContent = name;
-  label.title = "hover to find it in the picture";
+  label.title = name + " (hover to find it in the picture)";
   field.type = "text"; field.inputMode = "decimal"; field.setAttribute("aria-label", name);
+  field.size = FIELD;
   range.type = "range"; range.setAttribute("aria-label", name + " (slider)");
   let dragged = false;  // while its own slider moves the input, the slider keeps its range under the pointer
   const recenter = () => {  // the slider spans the input's number, +- twice its size (at least 2)
@@ -431,9 +617,13 @@ for (const name of names) {
     }
   };
   field.onchange = () => apply(field.value, field);
+  field.onfocus = () => { field.value = pyrepr(n.data).replace(/\.0$/, ""); };  // the exact number, to edit
+  field.onblur = () => row.sync();
   range.oninput = () => { dragged = true; try { apply(range.value, range); } finally { dragged = false; } };
   row.sync = () => {
-    field.value = pyrepr(n.data).replace(/\.0$/, "");
+    const exact = pyrepr(n.data).replace(/\.0$/, "");
+    field.value = document.activeElement === field ? exact : shown(n.data);
+    field.title = field.value === exact ? name : name + " = " + exact + " (shown rounded; exact when you edit it)";
     if (!finite(n.data)) { return; }
     if (!dragged || n.data < Number(range.min) || n.data > Number(range.max)) { recenter(); }
     range.value = n.data;
@@ -441,7 +631,7 @@ for (const name of names) {
   row.sync();
   const node = document.getElementById(n.id);
   row.onmouseenter = () => { if (node) { node.classList.add("picked"); follow({ op: false, node: n.id, set: {} }); } };
-  row.onmouseleave = () => { if (node) { node.classList.remove("picked"); } };
+  row.onmouseleave = () => { if (node && picked !== n.id) { node.classList.remove("picked"); } };
   if (frozen) { field.disabled = range.disabled = true; }
   inputRows.push(row);
 }
@@ -463,23 +653,116 @@ function setInput(name, value) {
   recompute([[G.inputs[name], value]]);
 }
 
-let shownExplain = null;
-function showExplain(id) {
-  shownExplain = id;
-  document.getElementById("explain").textContent = explain(id);
+// ----- forward or reverse ---------------------------------------------------------------------------------------
+const wrtBox = document.getElementById("wrt");
+for (const name of names) {
+  const option = document.createElement("option");
+  option.value = name; option.textContent = name;
+  wrtBox.append(option);
+}
+if (!names.length) { document.getElementById("modes").hidden = true; }
+function setMode(which, name) {  // reverse mode, or forward mode from the input called name (the first by default)
+  if (which === "reverse") {
+    mode = "reverse"; wrtId = null; tangent = null;
+  } else if (which === "forward") {
+    name = name === undefined ? names[0] : name;
+    if (!Object.prototype.hasOwnProperty.call(G.inputs, name)) {
+      refuse("mode: no input named " + JSON.stringify(name) + "; the inputs are " + JSON.stringify(names));
+    }
+    mode = "forward"; wrtId = G.inputs[name]; wrtBox.value = name;
+  } else {
+    refuse("mode: " + JSON.stringify(which) + " is not a mode; use mode(\"reverse\") or mode(\"forward\", name)");
+  }
+  for (const r of document.querySelectorAll("input[name=mode]")) { r.checked = r.value === mode; }
+  pause();
+  frames = modeFrames();
+  step = 0;
+  redraw();
+}
+for (const r of document.querySelectorAll("input[name=mode]")) {
+  r.onchange = () => setMode(r.value, wrtBox.value);
+}
+wrtBox.onchange = () => setMode("forward", wrtBox.value);
+
+// ----- a node's paths to the root, highlighted, and its chain rule ------------------------------------------------
+let picked = null;
+const explainBox = document.getElementById("explain"), pathList = document.getElementById("paths");
+function mark(edges, nodeIds) {  // these edges and nodes drawn as on a path (and no others)
+  for (const el of svg.querySelectorAll(".onpath")) { el.classList.remove("onpath"); }
+  for (const [, to, i] of edges) {
+    for (const id of [to + "e" + i, to + "out"]) {
+      const el = document.getElementById(id);
+      if (el) { el.classList.add("onpath"); }
+    }
+  }
+  for (const id of nodeIds) {
+    for (const el of [document.getElementById(id), document.getElementById(id + "op")]) {
+      if (el) { el.classList.add("onpath"); }
+    }
+  }
+}
+function pick(id) {  // the node's paths to the root on the picture and in the pane; returns the edges, once each
+  const edges = pathEdges(id), chain = chainOf(id);
+  picked = id;
+  for (const el of svg.querySelectorAll(".picked")) { el.classList.remove("picked"); }
+  const el = document.getElementById(id);
+  if (el) { el.classList.add("picked"); }
+  const node = chain.node, lit = () => mark(edges, [...chain.reach].filter((n) => n !== id));
+  lit();
+  writeShort(explainBox, explain(id));
+  pathList.textContent = "";
+  if (chain.paths.length > 1 || (chain.paths.length === 1 && chain.node !== root)) {
+    const head = document.createElement("li");
+    head.textContent = chain.paths.length === 1 ? "Its one path to the root (hover it):" :
+      "Its " + chain.paths.length + " paths to the root (hover one to see it alone):";
+    pathList.append(head);
+  } else if (chain.total > BigInt(MAX_PATHS)) {
+    const note = document.createElement("li");
+    note.textContent = "All " + chain.total.toLocaleString("en-US") + " paths are highlighted on the picture.";
+    pathList.append(note);
+  }
+  chain.paths.forEach(([nodes, factors, idx], k) => {
+    const li = document.createElement("li"), product = factors.reduce((a, f) => a * f, 1);
+    const steps = [];  // the path's nodes; a run of nodes without a name of their own (… + …) is one ⋯
+    for (const n of nodes) {
+      const name = bare(n.describe), nameless = /^[\s…()+\-*/]*$/.test(name) && n !== node && n !== root;
+      if (!nameless) { steps.push(name); } else if (steps[steps.length - 1] !== "⋯") { steps.push("⋯"); }
+    }
+    writeShort(li, (k + 1) + ". " + steps.join(" → ") + ":  ");
+    li.title = nodes.map((n) => bare(n.describe)).join(" → ");
+    const numbers = document.createElement("span");
+    numbers.className = "product";
+    numbers.textContent = factors.map(num).join(" × ") + " = " + num(product);
+    li.append(numbers);
+    li.dataset.path = k;
+    li.onmouseenter = () => mark(nodes.slice(1).map((n, j) => [nodes[j].id, n.id, idx[j]]),
+                                 nodes.slice(1).map((n) => n.id));
+    li.onmouseleave = lit;
+    pathList.append(li);
+  });
+  return edges.map(([from, to]) => [from, to]);
+}
+function unpick() {
+  picked = null;
+  for (const el of svg.querySelectorAll(".onpath, .picked")) { el.classList.remove("onpath", "picked"); }
+  explainBox.textContent = "Click a node to see d(root)/d(node) as the sum over its paths to the root.";
+  pathList.textContent = "";
 }
 graphBox.addEventListener("click", (e) => {
   const g = e.target.closest("g.node");
   const id = g && g.id.replace(/op$/, "");
-  if (id && byId[id] && !byId[id].constant) { showExplain(id); }
+  if (id && byId[id] && !byId[id].constant) { pick(id); }
 });
 
 window.autodiffPage = Object.freeze({
   inputs: () => Object.fromEntries(names.map((name) => [name, byId[G.inputs[name]].data])),
   setInput: setInput,
-  state: () => Object.fromEntries(order.filter((n) => !n.constant)
-    .map((n) => [n.id, { label: n.label, data: n.data, grad: n.grad }])),
+  state: () => Object.fromEntries(order.filter((n) => !n.constant).map((n) => [n.id, mode === "forward"
+    ? { label: n.label, data: n.data, grad: n.grad, tangent: tangent.get(n.id) }
+    : { label: n.label, data: n.data, grad: n.grad }])),
   explain: explain,
+  highlight: (id) => { const edges = pick(id); follow({ op: false, node: id, set: {} }); return edges; },
+  mode: (which, name) => { setMode(which, name); },
   frames: () => JSON.parse(JSON.stringify(frames)),
   show: (k) => show(k),
 });
@@ -498,15 +781,16 @@ document.getElementById("fit").onchange = layout;
 window.addEventListener("resize", layout);
 slider.oninput = () => { pause(); show(Number(slider.value)); };
 document.addEventListener("keydown", (e) => {
-  if (e.target.tagName === "INPUT" && e.target !== slider && e.target.type !== "checkbox") { return; }
+  if ((e.target.tagName === "INPUT" && e.target !== slider && e.target.type !== "checkbox") ||
+      e.target.tagName === "SELECT") { return; }
   if (e.target === slider && (e.key === "ArrowLeft" || e.key === "ArrowRight")) { e.preventDefault(); }
   if (e.key === "ArrowRight") { pause(); show(step + 1); }
   else if (e.key === "ArrowLeft") { pause(); show(step - 1); }
   else if (e.key === "Home") { pause(); show(0); }
   else if (e.key === "End") { pause(); show(frames.length - 1); }
   else if (e.key === " ") { e.preventDefault(); toggle(); }
+  else if (e.key === "Escape") { unpick(); }
 });
-slider.max = frames.length - 1;
-writeNumbers();
+redraw();
 layout();
 show(0);
