@@ -73,13 +73,14 @@ class Graph:
     the numbers needs boxes that fit any of them).
     """
 
-    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=500, grads=None, room=0):
+    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=None, grads=None, room=0):
         if not isinstance(root, Value):
             raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
         if rankdir not in ("LR", "RL", "TB", "BT"):
             raise ValueError(f"draw: rankdir must be one of 'LR', 'RL', 'TB', 'BT', got {rankdir!r}")
-        if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-            raise ValueError(f"draw: max_nodes must be a positive int, got {max_nodes!r}")
+        if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1):
+            raise ValueError(f"draw: max_nodes must be a positive int (or None: fold as needed to stay readable), "
+                             f"got {max_nodes!r}")
         self.root, self.rankdir, self.show_grad, self.show_local = root, rankdir, show_grad, show_local
         self.grads, self.room = grads, room
         self.order = topological_order(root)

@@ -20,9 +20,13 @@ __all__ = ["draw", "save_svg", "tree", "GraphvizMissing",
 
 
 def draw(root: Value, rankdir: str = "LR", show_grad: bool = True, show_local: bool = True,
-         max_nodes: int = 500) -> Any:
+         max_nodes: int | None = None) -> Any:
     """The graph that computed `root` as a graphviz.Digraph: a record per Value (label, data, grad), a small node
     per op, one edge per use of a Value, and the local derivative on each edge.
+
+    A big graph folds (an nn neuron's values into one box, then a layer's, then those farthest from the root into
+    one) so that the picture stays readable: by default into at most 60 boxes, none more than 12 across; with
+    `max_nodes`, into at most that many. The picture says what it folded; a max_nodes as big as the graph unfolds it.
 
     In Jupyter the result displays itself; `.render()` or save_svg() write files; `.source` is the DOT text.
     """

@@ -12,13 +12,20 @@ __all__ = ["fold", "FOLDED"]
 FOLDED = ("folded",)  # the unit of the nodes farthest from the root, when even the modules are too many
 
 
+AUTO = 60  # draw()'s default: at most this many boxes, and a grouping is kept only if it is at most WIDE across
+WIDE = 12  # boxes side by side at one distance from the inputs (16 neurons of a layer stacked make a tall strip)
+
+
 def fold(order, values, root, max_nodes):
     """({node: the unit it is folded into}, a note saying what was folded) for a picture of at most max_nodes units.
 
     `values` are the nodes that need a place of their own (not the Constants); a unit is ("group", module name) or
-    FOLDED, and a node absent from the map is drawn itself.
+    FOLDED, and a node absent from the map is drawn itself. max_nodes=None is the default of draw(): at most AUTO
+    units, and no grouping more than WIDE units across (a picture readable at its natural size).
     """
-    if len(values) <= max_nodes:
+    auto = max_nodes is None
+    limit = AUTO if auto else max_nodes
+    if len(values) <= limit:
         return {}, ""
     unit, note = {}, ""
     for level, how in enumerate(("neuron", "layer")):
@@ -27,13 +34,28 @@ def fold(order, values, root, max_nodes):
             break
         unit = _absorb_inputs(order, root, groups)
         note = f"{len(order):,} values: grouped by nn {how}"
-        if _count(values, unit) <= max_nodes:
+        if _count(values, unit) <= limit and not (auto and _widest(values, unit) > WIDE):
             break
-    if _count(values, unit) > max_nodes:
-        unit = _fold_far_nodes(values, root, unit, max_nodes)
+    if _count(values, unit) > limit:
+        unit = _fold_far_nodes(values, root, unit, limit)
         note = (note + "; " if note else f"{len(order):,} values: ") + \
-            f"the {max_nodes:,} nearest the root shown, the rest folded"
-    return unit, note
+            f"the {limit:,} nearest the root shown, the rest folded"
+    how = "to stay readable" if auto else f"by max_nodes={max_nodes:,}"
+    return unit, f"{note} ({how}); draw(root, max_nodes={len(order)}) draws every value"
+
+
+def _widest(values, unit):
+    """The most units at one distance from the inputs (the longest path to them), in the picture of these units."""
+    depth = {}
+    for node in values:  # topological order: parents first
+        u = unit.get(node, node)
+        d = max((depth[unit.get(p, p)] + 1 for p in node.parents if unit.get(p, p) in depth and unit.get(p, p) != u),
+                default=0)
+        depth[u] = max(depth.get(u, 0), d)
+    across = {}
+    for d in depth.values():
+        across[d] = across.get(d, 0) + 1
+    return max(across.values(), default=0)
 
 
 def _module(param, level):

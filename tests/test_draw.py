@@ -239,8 +239,32 @@ def test_a_hundred_thousand_node_graph_draws_collapsed():
     y = Value(0.5)
     for _ in range(50_000):
         y = y * 0.99999 + 0.00001
-    src = draw(y).source  # default max_nodes=500
-    assert len(value_records(src)) == 500
+    src = draw(y).source  # by default, at most 60 boxes
+    assert len(value_records(src)) == 60
+    assert "the 60 nearest the root shown, the rest folded (to stay readable)" in src
+    assert f"draw(root, max_nodes={len(_all(y))}) draws every value" in src  # how to unfold it
+
+
+@needs_renderer
+def test_by_default_one_samples_mlp_loss_draws_readable_at_its_natural_size(tmp_path):
+    import re
+    from nn import MLP
+    from autodiff import save_svg
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = (model([0.5, -1.2])[0] - 1.0) ** 2
+    loss.backward()
+    n = len(_all(loss))
+    src = draw(loss).source
+    assert len(nodes(src)) <= 60  # the default's bound on boxes
+    assert "grouped by nn layer (to stay readable)" in src and f"draw(root, max_nodes={n}) draws every value" in src
+    svg = save_svg(loss, tmp_path / "mlp.svg").read_text()
+    width, height = (float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    assert max(width, height) * 4 / 3 <= 2000  # pixels at its natural size
+    assert len(value_records(draw(loss, max_nodes=n).source)) == len([v for v in _all(loss) if v.parents or
+                                                                      type(v).__name__ != "Constant"])  # unfolded
+    small = MLP(2, [4, 4, 1], seed=0)  # narrow layers stay by neuron: a learner sees the neurons
+    src = draw((small([0.5, -1.2])[0] - 1.0) ** 2).source
+    assert "grouped by nn neuron" in src and len([a for a in nodes(src).values() if "box3d" in a]) == 9
 
 
 # ----- rendering -------------------------------------------------------------------------------------------------
