@@ -347,14 +347,13 @@ function explain(id) {  // autodiff.explain's text, with the page's numbers
   return head + " = " + symbolic.join(" + ") + "\n  = " + numeric.join(" + ") + "\n  = " + num(sum);
 }
 
-function pathEdges(id) {  // every edge on a path from the node to the root, once: [[from id, to id, edge's index]]
-  const { node, reach } = chainOf(id), out = [], seen = new Set();
+function pathEdges(id) {  // every edge on a path from the node to the root: [[from id, to id, edge's index]]
+  const { node, reach } = chainOf(id), out = [];
   if (node === root) { return out; }
   for (const n of order) {
-    if (!reach.has(n.id) || n === node) { continue; }
-    n.parents.forEach((p, i) => {
-      if (reach.has(p) && !seen.has(p + ">" + n.id)) { seen.add(p + ">" + n.id); out.push([p, n.id, i]); }
-    });
+    if (reach.has(n.id) && n !== node) {
+      n.parents.forEach((p, i) => { if (reach.has(p)) { out.push([p, n.id, i]); } });
+    }
   }
   return out;
 }
@@ -502,6 +501,16 @@ function contributions(f) {  // each edge the step updates, labelled with its co
     edge.append(t);
     edge.parentNode.append(edge);  // drawn last: over the nodes it may cross
   }
+  const placed = [...svg.querySelectorAll("text.contrib")].map((t) => [t, t.getBBox()]).sort((a, b) => a[1].y - b[1].y);
+  placed.forEach(([t, box], k) => {  // labels of edges that meet at one op may overlap: each moves below the last
+    for (const [, above] of placed.slice(0, k)) {
+      const overlap = above.y + above.height + 1 - box.y;
+      if (overlap > 0 && box.x < above.x + above.width && above.x < box.x + box.width) {
+        box.y += overlap;
+        t.setAttribute("transform", "translate(0 " + (box.y - t.getBBox().y) + ")");
+      }
+    }
+  });
 }
 
 function show(k) {
@@ -538,9 +547,9 @@ function show(k) {
 }
 
 // the picture: as big as the window lets it be, never with text below 10 px; the view follows the active node
-const MIN_SCALE = 0.75;  // Graphviz writes 10 to 11 pt text: at 3/4 of its size, 10 to 11 px on screen
-const MAX_SCALE = 1.3;
 const natural = [svg.width.baseVal.value, svg.height.baseVal.value];
+// the picture's text is 10 to 11 units of its viewBox (Graphviz's points): at one pixel a unit or more, 10 px or more
+const MIN_SCALE = svg.viewBox.baseVal.width * 1.001 / natural[0], MAX_SCALE = 1.3;
 function layout() {
   const fit = document.getElementById("fit").checked;
   const top = document.getElementById("main").getBoundingClientRect().top + window.scrollY;
@@ -740,7 +749,8 @@ function pick(id) {  // the node's paths to the root on the picture and in the p
     li.onmouseleave = lit;
     pathList.append(li);
   });
-  return edges.map(([from, to]) => [from, to]);
+  const once = new Map(edges.map(([from, to]) => [from + ">" + to, [from, to]]));  // x * x: two edges, one pair
+  return [...once.values()];
 }
 function unpick() {
   picked = null;

@@ -597,3 +597,330 @@ def test_the_sliders_range_follows_its_input_and_the_page_says_where_the_inputs_
     assert float(page.input_value(slider)) == 25
     page.fill(slider, str(high - 1))  # dragging the slider itself keeps its range under the pointer
     assert (float(page.get_attribute(slider, "min")), float(page.get_attribute(slider, "max"))) == (low, high)
+
+
+# ----- paths, contributions, forward mode, and the page's sizes ------------------------------------------------------
+
+UNARY = ("tanh", "sin", "cos", "sigmoid", "square", "scale", "shift", "exp")
+BINARY = ("add", "sub", "mul")
+
+
+def random_program(rng, n_inputs, n_ops):
+    """A graph's recipe: (op, operand indices) per op; build(*leaves) runs it and returns every node it made, the
+    root last (every node feeds the root, so the page shows them all)."""
+    steps, n = [], n_inputs
+    for _ in range(n_ops):
+        if rng.random() < 0.5:
+            steps.append((rng.choice(BINARY), (rng.randrange(n), rng.randrange(n))))  # reuse: a node twice is fine
+        else:
+            steps.append((rng.choice(UNARY), (rng.randrange(n),), round(rng.uniform(-2, 2), 3)))
+        n += 1
+
+    def build(*leaves):
+        nodes, used = list(leaves), set()
+        for step in steps:
+            op, args = step[0], [nodes[i] for i in step[1]]
+            used.update(step[1])
+            a = args[0]
+            out = {"add": lambda: a + args[-1], "sub": lambda: a - args[-1], "mul": lambda: a * args[-1],
+                   "tanh": a.tanh, "sin": a.sin, "cos": a.cos, "sigmoid": a.sigmoid, "square": lambda: a ** 2,
+                   "scale": lambda: a * step[-1], "shift": lambda: a + step[-1],
+                   "exp": lambda: (a * 0.3).tanh().exp()}[op]()
+            nodes.append(out)
+        ends = [v for i, v in enumerate(nodes) if i not in used]
+        root = ends[0]
+        for v in ends[1:]:
+            root = root + v
+            nodes.append(root)
+        return nodes
+    return build
+
+
+def labelled_graph(build, values):
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(values)]
+    nodes = build(*leaves)
+    root = nodes[-1]
+    root.label = "out"
+    root.backward()
+    return root, leaves, nodes
+
+
+def test_highlight_lights_every_edge_of_every_path_python_finds(page, tmp_path):
+    from autodiff import explain
+    rng = random.Random(11)
+    for trial in range(6):
+        build = random_program(rng, 3, rng.randrange(3, 12))
+        root, leaves, _ = labelled_graph(build, [rng.uniform(-1.5, 1.5) for _ in range(3)])
+        ids = {n: k for k, n in _ids(root).items()}
+        page.goto(animate(root, tmp_path / f"bp{trial}.html").as_uri())
+        for node, nid in ids.items():
+            if type(node) is Constant:
+                continue
+            e = explain(root, node)
+            if e.factored:  # too many paths to list: every edge from a node that depends on `node`
+                reach = {node}
+                for n in topological_order(root):
+                    if any(p in reach for p in n.parents):
+                        reach.add(n)
+                want = {(ids[p], ids[n]) for n in reach if n is not node for p in n.parents if p in reach}
+            else:
+                want = {(ids[a], ids[b]) for p in e.paths for a, b in zip(p.nodes, p.nodes[1:])}
+            got = page.evaluate("(id) => autodiffPage.highlight(id)", nid)
+            assert len(got) == len({tuple(g) for g in got}) and {tuple(g) for g in got} == want, (trial, nid)
+            lit = set(page.evaluate("() => [...document.querySelectorAll('g.edge.onpath')].map((g) => g.id)"))
+            drawn = {f"{b}e{i}" for a, b in want for i, p in enumerate(_ids(root)[b].parents) if ids[p] == a}
+            assert {g for g in lit if not g.endswith("out")} == drawn, (trial, nid)
+            if not e.factored and e.paths and node is not root:  # the pane lists each path, with its product
+                items = page.locator("#paths li[data-path]")
+                assert items.count() == len(e.paths)
+                for k, p in enumerate(e.paths):
+                    assert items.nth(k).inner_text().endswith(f"= {p.product:.4g}"), (trial, nid, k)
+    assert page.errors == []
+
+
+def test_hovering_one_path_lights_that_path_alone(page, tmp_path):
+    x = Value(0.7, label="x")
+    y = x * x + x.tanh()  # three paths from x: two through x * x (one per edge), one through tanh
+    y.label = "y"
+    page.goto(animate(y, tmp_path / "bp.html").as_uri())
+    page.click("#v0")
+    assert page.locator("#paths li[data-path]").count() == 3
+    assert "Its 3 paths to the root" in page.inner_text("#paths")
+    lit = "() => [...document.querySelectorAll('g.edge.onpath')].map((g) => g.id).sort()"
+    everything = page.evaluate(lit)
+    alone = []
+    for k in range(3):
+        page.hover(f"#paths li[data-path='{k}']")
+        alone.append(page.evaluate(lit))
+        assert set(alone[k]) < set(everything)
+        assert len([g for g in alone[k] if not g.endswith("out")]) == 2  # x into its op, that op's value into y's
+    assert alone[0] != alone[1]  # each edge of x * x is a path of its own
+    assert set().union(*alone) == set(everything)
+    page.hover("h1")
+    assert page.evaluate(lit) == everything  # leaving the line lights every path again
+    page.keyboard.press("Escape")
+    assert page.evaluate(lit) == [] and page.inner_text("#paths") == ""
+
+
+def _contributions(page):
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('svg g.edge text.contrib')]
+        .map((t) => [t.closest('g.edge').id, t.textContent]))""")
+
+
+def test_the_edges_of_each_step_carry_grad_times_local_equals_contribution(page, tmp_path):
+    from autodiff.draw import fmt
+    rng = random.Random(3)
+    build = random_program(rng, 3, 9)
+    root, leaves, _ = labelled_graph(build, [0.3, -1.1, 0.8])
+    ids = _ids(root)
+    path = animate(root, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    frames = frames_of(path)
+    assert _contributions(page) == {}  # step 0 seeds the root: no edge is updated
+    for k in range(1, len(frames)):
+        page.evaluate(f"autodiffPage.show({k})")
+        node = ids[frames[k]["node"]]
+        want = {}
+        for i, (p, d) in enumerate(zip(node.parents, node.chain_rule().local_grads)):
+            if type(p) is not Constant:  # grad(out) x local derivative = what this edge adds to the input's grad
+                want[f"{frames[k]['node']}e{i}"] = f"{fmt(node.grad)} × {fmt(d)} = {fmt(node.grad * d)}"
+        assert _contributions(page) == want, k
+        boxes = page.evaluate("() => [...document.querySelectorAll('text.contrib')].map((t) => { "
+                              "const r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+        for i, a in enumerate(boxes):  # each label readable: none drawn over another
+            assert all(a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1] for b in boxes[i + 1:]), k
+    assert page.evaluate("document.querySelector('text.contrib').closest('svg') === document.querySelector('#graph svg')")
+    page.keyboard.press("Home")
+    assert _contributions(page) == {} and page.evaluate("document.querySelectorAll('text.covered').length") == 0
+
+
+def _tangents(build, values, k):
+    """d(node)/d(input k) for every node build makes, by autodiff.jvp (forward mode in Python)."""
+    from autodiff import jvp
+    seed = [1.0 if i == k else 0.0 for i in range(len(values))]
+    return jvp(build, tuple(values), tuple(seed))[1]
+
+
+def test_forward_mode_tangents_equal_jvp_for_every_node_and_input(page, tmp_path):
+    rng = random.Random(7)
+    for trial in range(3):
+        build = random_program(rng, 3, rng.randrange(4, 12))
+        values = [rng.uniform(-1.5, 1.5) for _ in range(3)]
+        root, leaves, nodes = labelled_graph(build, values)
+        ids = {n: k for k, n in _ids(root).items()}
+        page.goto(animate(root, tmp_path / f"bp{trial}.html").as_uri())
+        assert "tangent" not in page.evaluate("autodiffPage.state()")["v0"]  # reverse mode, the default
+        for changed in (False, True):
+            if changed:
+                values[1] = 0.25
+                page.evaluate("autodiffPage.mode('reverse')")
+                page.evaluate("autodiffPage.setInput('x1', 0.25)")
+                root, leaves, nodes = labelled_graph(build, values)
+                ids = {n: k for k, n in _ids(root).items()}  # the same graph, so the same ids
+            for k in range(3):
+                page.evaluate(f"autodiffPage.mode('forward', 'x{k}')")
+                state = page.evaluate("autodiffPage.state()")
+                tangents = _tangents(build, values, k)
+                assert len(tangents) == len(nodes)
+                for node, t in zip(nodes, tangents):
+                    assert state[ids[node]]["tangent"] == pytest.approx(t, rel=1e-12, abs=1e-300), (trial, k, ids[node])
+                assert state[ids[root]]["tangent"] == pytest.approx(leaves[k].grad, rel=1e-12, abs=1e-300)
+                frames = page.evaluate("autodiffPage.frames()")
+                assert "the two modes agree" in frames[-1]["text"]
+                page.keyboard.press("End")
+                assert "the two modes agree" in page.inner_text("#caption")
+                assert page.inner_text("#title").startswith(f"forward mode from x{k}")
+        page.evaluate("autodiffPage.setInput('x0', -0.5)")  # live in forward mode too
+        values[0] = -0.5
+        state = page.evaluate("autodiffPage.state()")
+        root, leaves, nodes = labelled_graph(build, values)
+        ids = {n: k for k, n in _ids(root).items()}
+        for node, t in zip(nodes, _tangents(build, values, 2)):
+            assert state[ids[node]]["tangent"] == pytest.approx(t, rel=1e-12, abs=1e-300)
+    assert page.errors == []
+
+
+def test_forward_mode_steps_in_topological_order_with_contributions(page, tmp_path):
+    from autodiff.draw import fmt
+    z = xy_graph()
+    ids = _ids(z)
+    page.goto(animate(z, tmp_path / "bp.html").as_uri())
+    page.check("input[name=mode][value=forward]")  # as a user picks it: the first input, x
+    assert page.evaluate("document.body.dataset.mode") == "forward" and page.input_value("#wrt") == "x"
+    frames = page.evaluate("autodiffPage.frames()")
+    order = [f["node"] for f in frames[1:]]
+    assert order == sorted(order, key=lambda k: int(k[1:]))  # topological order: the ids are its positions
+    x = ids["v0"]
+    tangent = {"v0": 1.0, "v1": 0.0}
+    for k, f in enumerate(frames[1:], 1):
+        node = ids[f["node"]]
+        page.evaluate(f"autodiffPage.show({k})")
+        want, total = {}, 0.0
+        for i, (p, d) in enumerate(zip(node.parents, node.chain_rule().local_grads)):
+            if d is not None:
+                pid = next(key for key, n in ids.items() if n is p)
+                want[f"{f['node']}e{i}"] = f"{fmt(tangent[pid])} × {fmt(d)} = {fmt(tangent[pid] * d)}"
+                total += tangent[pid] * d
+        tangent[f["node"]] = total
+        assert _contributions(page) == want
+        assert f"tangent {fmt(total)}" in page.text_content(f"#{f['node']}")
+    assert tangent["v4"] == pytest.approx(x.grad, rel=1e-15)
+    page.select_option("#wrt", "y")
+    assert page.evaluate("autodiffPage.state()")["v4"]["tangent"] == pytest.approx(ids["v1"].grad)
+    page.check("input[name=mode][value=reverse]")
+    assert "tangent" not in page.evaluate("autodiffPage.state()")["v4"] and "grad" in page.text_content("#v4")
+    with pytest.raises(Exception, match="no input named"):
+        page.evaluate("autodiffPage.mode('forward', 'nope')")
+    with pytest.raises(Exception, match="not a mode"):
+        page.evaluate("autodiffPage.mode('sideways')")
+    assert page.errors == []
+
+
+def test_number_fields_show_their_whole_number_or_say_it_on_hover(page, tmp_path):
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    out = (x * y).tanh() * x + y
+    out.backward()
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    for v in (-0.4631207094, -0.46312070941234567, 1.2345678901234567e-300, -9.87654321012345e299, 123456.7890123,
+              5e-324, 3.0):
+        page.evaluate(f"autodiffPage.setInput('x', {v!r})")
+        field = page.locator("[data-input=x]")
+        assert field.evaluate("(f) => f.scrollWidth <= f.clientWidth"), v  # nothing scrolled out of sight
+        shown = field.input_value()
+        if float(shown) != v:  # rounded to fit: the exact number is in the tooltip, and in the field to edit
+            assert float(shown) == pytest.approx(v, rel=1e-9)
+            assert repr(v) in field.get_attribute("title")
+            field.focus()
+            assert float(field.input_value()) == v
+            page.locator("h1").click()
+    assert page.errors == []
+
+
+def test_every_slider_is_centred_on_its_number_from_the_start(page, tmp_path):
+    xs = [Value(v, label=f"x{i}") for i, v in enumerate((0.0, 0.3, -4.0, 250.0, -1e-3))]
+    out = xs[0] * xs[1] + xs[2] * xs[3] + xs[4]
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    for x in xs:
+        slider = f"input[aria-label='{x.label} (slider)']"
+        low, high = (float(page.get_attribute(slider, a)) for a in ("min", "max"))
+        assert (low + high) / 2 == pytest.approx(x.data, abs=1e-12)
+        assert high - x.data >= max(1, 2 * abs(x.data)) - 1e-12
+        assert float(page.input_value(slider)) == pytest.approx(x.data, abs=(high - low) / 200)
+
+
+def test_long_labels_go_by_short_names_in_the_chain_rule_pane(page, tmp_path):
+    from nn import MLP
+    model = MLP(2, [16, 16, 1], seed=0)
+    neuron = model.layers[0].neurons[14]
+    out = neuron([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    loss = (out - 1.0) ** 2
+    loss.label = "loss"
+    path = animate(loss, tmp_path / "bp.html")
+    page.goto(path.as_uri())
+    nid = next(k for k, n in _ids(loss).items() if n is neuron.w[0])
+    page.evaluate(f"autodiffPage.highlight('{nid}')")
+    text = page.inner_text("#explain")
+    assert "layers.0.neurons.14" not in text and "n14.w0" in text  # short, and still tells w0 from w1
+    shorts = page.evaluate("() => [...document.querySelectorAll('#explain .short')].map((s) => [s.textContent, s.title])")
+    assert ["n14.w0", "layers.0.neurons.14.w.0"] in shorts
+    assert all(title.endswith(short.split(".")[-1][1:]) or "neurons" in title for short, title in shorts)
+    from autodiff import explain
+    assert page.evaluate(f"autodiffPage.explain('{nid}')") == str(explain(loss, neuron.w[0]))  # full names there
+    # two layers' neuron 14: the short names keep their layers apart
+    w = [Value(0.5 + k, label=f"layers.{layer}.neurons.14.w.0") for k, layer in enumerate((0, 1))]
+    both = (w[0] * w[1]).tanh() * Value(2.0, label="layers.0.neurons.3.w.0")
+    both.label = "out"
+    page.goto(animate(both, tmp_path / "two.html").as_uri())
+    names = page.evaluate("SHORT")
+    assert names["layers.0.neurons.14.w.0"] != names.get("layers.1.neurons.14.w.0")
+    assert len(set(names.values())) == len(names)
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("size", [(1400, 1000), (1920, 1080)])
+def test_graph_text_is_at_least_10px_and_the_picture_uses_the_windows_height(page, tmp_path, size):
+    from nn import MLP
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    x = Value(0.5, label="x")
+    chain = x
+    for k in range(29):  # 60 nodes drawn: values and ops
+        chain = chain.tanh() if k % 2 else chain * 1.5
+    model = MLP(3, [3, 1], seed=2)
+    mlp = (model([Value(0.5, label="a"), Value(-1.0, label="b"), Value(2.0, label="c")])[0] - 1.0) ** 2
+    for name, root in (("chain", chain), ("mlp", mlp)):
+        root.backward()
+        assert len(topological_order(root)) <= 60
+        page.goto(animate(root, tmp_path / f"{name}.html").as_uri())
+        smallest = page.evaluate("""() => {
+            const svg = document.querySelector('#graph svg'), scale = svg.getBoundingClientRect().width /
+                svg.viewBox.baseVal.width;
+            return Math.min(...[...svg.querySelectorAll('text')].map((t) =>
+                parseFloat(getComputedStyle(t).fontSize) * scale)); }""")
+        assert smallest >= 10, (name, size, smallest)
+        box = page.locator("#graph").bounding_box()
+        assert box["y"] + box["height"] >= size[1] - 30 and box["height"] >= 0.7 * size[1], (name, size, box)
+        assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
+        page.screenshot(path=str(tmp_path / f"{name}-{size[0]}.png"))
+    assert page.errors == []
+
+
+def test_hostile_labels_stay_inert_in_paths_short_names_and_forward_mode(page, tmp_path):
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    xs = [Value(float(k + 1), label=label) for k, label in enumerate(HOSTILE)]
+    long = [Value(0.5, label="layers.0.neurons.1.w.0<img src=x onerror=alert(1)>"),
+            Value(0.25, label="a.0.b.1.c.2.d.3" + "</script><script>alert(2)</script>")]
+    out = xs[0] * xs[1] + xs[2] * xs[3] - xs[4] + long[0] * long[1]
+    out.label = HOSTILE[1]
+    page.goto(animate(out, tmp_path / "bp.html").as_uri())
+    for nid in page.evaluate("Object.keys(autodiffPage.state())"):
+        page.evaluate(f"autodiffPage.highlight('{nid}')")
+        for k in range(page.locator("#paths li[data-path]").count()):
+            page.hover(f"#paths li[data-path='{k}']")
+    for name in page.evaluate("Object.keys(autodiffPage.inputs())"):
+        page.evaluate("(n) => autodiffPage.mode('forward', n)", name)
+        page.keyboard.press("End")
+    assert dialogs == [] and page.errors == [] and all(r.startswith("file:") for r in page.requests)
+    assert page.evaluate("document.querySelectorAll('script').length") == 3
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert HOSTILE[0] in page.inner_text("#wrt")  # shown as text
