@@ -22,7 +22,7 @@ from .explain import describe, name_of
 from .files import atomic_write
 from .render import load_graphviz, render
 from .functional import watch
-from .text import fmt, kind, valid
+from .text import fmt, kind, short_names, valid
 
 __all__ = ["animate"]
 
@@ -46,15 +46,18 @@ def _name(node, graph):
     return f"[{node.op}] {fmt(node.data)}" if node.op else f"the input {fmt(node.data)}"
 
 
-def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_nodes: int = 300) -> Path:
+def animate(root: Value, path: str | os.PathLike[str], rankdir: str | None = None, max_nodes: int = 300) -> Path:
     """Write an HTML page to `path` that steps through root.backward(): play/pause, step, slider, arrow keys.
 
     Each step is one node whose local chain rule runs, in the engine's real order: that node is highlighted, the
-    grads filled in so far are shown and the rest are blank. Every input and parameter can be changed in the page,
-    which recomputes the graph and its grads there; clicking a node explains its grad. Returns the path.
+    grads filled in so far are shown and the rest are blank; each edge a step updates is labelled grad(out) × local
+    derivative = contribution. Every input and parameter can be changed in the page, which recomputes the graph and
+    its grads there; clicking a node lights its paths to the root and explains its grad; forward mode shows the
+    tangents from one input instead. The picture runs left to right (rankdir="LR") or top to bottom ("TB"): by
+    default whichever fits a landscape window at the larger size. Returns the path.
     """
     graphviz = load_graphviz("animate()")
-    graph = Graph(root, rankdir, max_nodes=max_nodes)
+    graph = Graph(root, rankdir or "LR", max_nodes=max_nodes)
     if graph.unit:
         raise ValueError(f"animate: the graph has {len(graph.order):,} values, more than max_nodes={max_nodes}; "
                          f"a step-through of that many is unreadable. Animate a smaller graph (one neuron, one "
@@ -62,9 +65,13 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
     path = Path(path)
     final, trace = steps(root, graph)
     # laid out with this pass's grads, and room for any number the page may write there later
-    graph = Graph(root, rankdir, max_nodes=max_nodes, grads=final, room=ROOM)
-    svg = render(graph.digraph(graphviz.Digraph).source, "svg").decode("utf-8")
-    svg = svg[svg.index("<svg"):]
+    short = short_names([n.label for n in graph.order if n.label])  # n14.w0 for layers.0.neurons.14.w.0
+    pictures = []
+    for way in [rankdir] if rankdir else ["LR", "TB"]:
+        graph = Graph(root, way, max_nodes=max_nodes, grads=final, room=ROOM, names=short)
+        svg = render(graph.digraph(graphviz.Digraph).source, "svg").decode("utf-8")
+        pictures.append((_fit(svg), -len(pictures), graph, svg[svg.index("<svg"):]))
+    _, _, graph, svg = max(pictures, key=lambda p: p[:2])  # the larger on a landscape screen; LR if they tie
 
     frames = [{"node": graph.node_id(root), "op": False, "set": {graph.node_id(root): fmt(1.0)}, "edges": [],
                "contrib": {}, "text": f"Step 0: backward() seeds the root: grad({_name(root, graph)}) = 1"}]
@@ -78,15 +85,21 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str = "LR", max_
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})
     title = valid(f"backward() through {_name(root, graph)}: {len(trace)} steps")
     page = fill(PAGE[0], {"title": html.escape(title), "svg": svg, "frames": script_json(frames),
-                          "graph": script_json(live_graph(graph, final)), "script": PAGE[1]})
+                          "graph": script_json(live_graph(graph, final, short)), "script": PAGE[1]})
     atomic_write(path, page.encode("utf-8"))
     return path
+
+
+def _fit(svg, window=(900, 780)):
+    """The scale at which an SVG picture fits the page's picture box on a 1400x1000 window, at most 1."""
+    width, height = (float(x) for x in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    return min(1.0, window[0] / width, window[1] / height)
 
 
 ROOM = 7  # characters the page's layout keeps for each number; a longer one is written narrower to fit
 
 
-def live_graph(graph, grads):
+def live_graph(graph, grads, short):
     """What the page needs to recompute the graph: every node in topological order (its op's row of the page's
     table, its parents, data, grad and local derivatives, and its names in captions and derivations), the inputs
     by name, and why the page cannot recompute it, if it cannot."""
@@ -116,7 +129,7 @@ def live_graph(graph, grads):
         frozen = (f"This graph uses {names}, which this page cannot compute (it is not an op of autodiff's table: a "
                   f"primitive, that is a Python function, or an Op of your own): the numbers shown are Python's, "
                   f"and the inputs cannot be changed here. Change them in Python and call animate() again.")
-    return {"root": graph.node_id(graph.root), "nodes": nodes, "inputs": inputs, "frozen": frozen}
+    return {"root": graph.node_id(graph.root), "nodes": nodes, "inputs": inputs, "frozen": frozen, "short": short}
 
 
 def _number(x):

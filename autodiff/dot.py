@@ -70,10 +70,11 @@ class Graph:
 
     `grads` (node -> number), when given, are shown instead of each node's .grad (animate shows its own pass).
     `room`, when given, is the number of characters every number's place is laid out for (a page that rewrites
-    the numbers needs boxes that fit any of them).
+    the numbers needs boxes that fit any of them). `names` ({label: short name}) draws those labels shorter.
     """
 
-    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=None, grads=None, room=0):
+    def __init__(self, root, rankdir="LR", show_grad=True, show_local=True, max_nodes=None, grads=None, room=0,
+                 names=None):
         if not isinstance(root, Value):
             raise TypeError(f"draw: expected a Value, got {type(root).__name__}")
         if rankdir not in ("LR", "RL", "TB", "BT"):
@@ -82,7 +83,7 @@ class Graph:
             raise ValueError(f"draw: max_nodes must be a positive int (or None: fold as needed to stay readable), "
                              f"got {max_nodes!r}")
         self.root, self.rankdir, self.show_grad, self.show_local = root, rankdir, show_grad, show_local
-        self.grads, self.room = grads, room
+        self.grads, self.room, self.names = grads, room, names or {}
         self.order = topological_order(root)
         self.index = {node: i for i, node in enumerate(self.order)}
         # a Constant is drawn beside each use, so it needs no place of its own and never makes an edge long
@@ -145,6 +146,8 @@ class Graph:
         k = kind(node, self.root)
         fill, style, _ = KINDS[k]
         label, whole = _drawn(node.label) if node.label else ("", None)
+        if node.label in self.names:  # a short name, the whole label in the tooltip
+            label, whole = self.names[node.label], node.label  # (a dotted name: nothing to escape in it)
         fields = [_escape_record(label)] if node.label else []
         if k == "constant":
             fields.append(fmt(node.data))
@@ -153,7 +156,7 @@ class Graph:
             if self.show_grad:
                 grad = node.grad if self.grads is None else self.grads.get(node, 0.0)
                 fields.append("grad not computed" if self.grads is None and not grad_computed(node) else
-                              f"grad {self._number(grad, self.room and 6)}")  # a page writes "tangent" there too
+                              f"grad {self._number(grad, self.room and 10)}")  # a page writes "tangent" there too
         nid = self.node_id(node)
         tooltip = {} if whole is None else {"tooltip": self._long(whole)}
         dot.node(nid, "{ " + " | ".join(fields) + " }", shape="record", style=f"filled,{style}" if style != "filled"

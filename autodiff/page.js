@@ -358,33 +358,8 @@ function pathEdges(id) {  // every edge on a path from the node to the root: [[f
   return out;
 }
 
-// ----- short names for long labels in the chain-rule pane: n14.w0 for layers.0.neurons.14.w.0 ----------------
-const LONG = 12;  // a dotted label longer than this is shown by a short name (the whole label on hover)
-function shortNames(labels) {  // {label: short name}: a name's last parts, word.N written wN, as many as tell it apart
-  const parts = new Map(), all = new Set(labels);
-  for (const label of all) {
-    if (label.length <= LONG || !/^[A-Za-z_]\w*(\.\w+)+$/.test(label)) { continue; }
-    const words = label.split("."), out = [];
-    for (let i = 0; i < words.length; i++) {
-      if (/^[A-Za-z_]\w*$/.test(words[i]) && /^\d+$/.test(words[i + 1] || "")) { out.push(words[i][0] + words[++i]); }
-      else { out.push(words[i]); }
-    }
-    parts.set(label, out);
-  }
-  const short = {};
-  for (const [label, mine] of parts) {
-    for (let k = Math.min(2, mine.length); k <= mine.length; k++) {
-      const name = mine.slice(-k).join(".");
-      const clash = all.has(name) || [...parts].some(([other, p]) => other !== label && p.slice(-k).join(".") === name);
-      if (!clash) {
-        if (name.length < label.length) { short[label] = name; }
-        break;
-      }
-    }
-  }
-  return short;
-}
-const SHORT = shortNames(order.filter((n) => n.label).map((n) => n.label));
+// ----- short names for long labels (autodiff.text.short_names): n14.w0 for layers.0.neurons.14.w.0 ------------
+const SHORT = G.short;  // {label: short name}, as the picture draws them; the whole label shows on hover
 const SHORT_RE = Object.keys(SHORT).length === 0 ? null : new RegExp("(?:(?<![\\w.])|(?<=(?:^|[^\\w.])d))(" + Object.keys(SHORT)
   .sort((a, b) => b.length - a.length).map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|") + ")(?![\\w.])", "g");  // (a name, or d + name)
 function writeShort(el, text) {  // text into an element, each long label as its short name with the label on hover

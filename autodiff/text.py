@@ -3,7 +3,7 @@ import re
 
 from .engine import Constant, Parameter, Value, grad_computed, topological_order
 
-__all__ = ["fmt", "op_symbol", "kind", "tree", "valid"]
+__all__ = ["fmt", "op_symbol", "kind", "tree", "valid", "short_names"]
 
 
 def fmt(x):
@@ -23,6 +23,38 @@ def valid(text):
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+LONG = 12  # a dotted label longer than this goes by a short name on the page (the whole label on hover)
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.\w+)+", re.ASCII)
+
+
+def short_names(labels):
+    """{label: its short name} for the long dotted labels among these: the name's last parts, a word followed by a
+    number written as the word's initial and the number, as many parts as tell it from every other label (at least
+    two): layers.0.neurons.14.w.0 is n14.w0, or l0.n14.w0 beside layers.1.neurons.14.w.0."""
+    everything, parts = set(labels), {}
+    for label in everything:
+        if len(label) <= LONG or not _DOTTED.fullmatch(label):
+            continue
+        words, out, i = label.split("."), [], 0
+        while i < len(words):
+            if not words[i].isdigit() and i + 1 < len(words) and words[i + 1].isdigit() and words[i + 1].isascii():
+                out.append(words[i][0] + words[i + 1])
+                i += 2
+            else:
+                out.append(words[i])
+                i += 1
+        parts[label] = out
+    short = {}
+    for label, mine in parts.items():
+        for k in range(min(2, len(mine)), len(mine) + 1):
+            name = ".".join(mine[-k:])
+            if name not in everything and not any(".".join(p[-k:]) == name for o, p in parts.items() if o != label):
+                if len(name) < len(label):
+                    short[label] = name
+                break
+    return short
 
 
 def op_symbol(name):

@@ -924,3 +924,28 @@ def test_hostile_labels_stay_inert_in_paths_short_names_and_forward_mode(page, t
     assert page.evaluate("document.querySelectorAll('script').length") == 3
     assert page.evaluate("document.querySelectorAll('img').length") == 0
     assert HOSTILE[0] in page.inner_text("#wrt")  # shown as text
+
+
+def _one_neuron_loss():
+    from nn import MLP
+    model = MLP(2, [16, 16, 1], seed=0)
+    neuron = model.layers[0].neurons[14]
+    loss = neuron([Value(0.5, label="x0"), Value(-1.0, label="x1")]) * 1.7
+    loss.label = "loss"
+    return loss
+
+
+def test_the_picture_takes_the_orientation_that_fits_a_landscape_window(tmp_path):
+    def size(path):
+        svg = path.read_text()
+        return tuple(float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+
+    loss = _one_neuron_loss()
+    w, h = size(animate(loss, tmp_path / "auto.html"))
+    lw, lh = size(animate(loss, tmp_path / "lr.html", rankdir="LR"))
+    tw, th = size(animate(loss, tmp_path / "tb.html", rankdir="TB"))
+    assert (w, h) in ((lw, lh), (tw, th))
+    best = max(min(1, 900 / lw, 780 / lh), min(1, 900 / tw, 780 / th))
+    assert min(1, 900 / w, 780 / h) == best  # the larger of the two on a 1400x1000 window
+    page = (tmp_path / "auto.html").read_text()
+    assert ">n14.w0<" in page and 'xlink:title="layers.0.neurons.14.w.0"' in page  # short, whole on hover

@@ -514,3 +514,19 @@ def test_the_two_labels_into_an_op_are_attached_to_their_own_edges():
     assert all("decorate=true" in attrs for attrs in into)  # and joined to it by a line
     (one,) = [attrs for _, b, attrs in edges(draw(x * 3).source) if b.endswith("op") and "label=" in attrs]
     assert "color" not in one  # a single input needs no colour
+
+
+def test_short_names_keep_labels_apart():
+    from autodiff.text import short_names
+    one_neuron = ["layers.0.neurons.14.w.0", "layers.0.neurons.14.w.1", "layers.0.neurons.14.b", "layers.0.neurons.14",
+                  "x1", "loss"]
+    assert short_names(one_neuron) == {"layers.0.neurons.14.w.0": "n14.w0", "layers.0.neurons.14.w.1": "n14.w1",
+                                       "layers.0.neurons.14.b": "n14.b", "layers.0.neurons.14": "l0.n14"}
+    two_layers = ["layers.0.neurons.14.w.0", "layers.1.neurons.14.w.0", "layers.1.neurons.3.w.0"]
+    assert short_names(two_layers) == {"layers.0.neurons.14.w.0": "l0.n14.w0", "layers.1.neurons.14.w.0": "l1.n14.w0",
+                                       "layers.1.neurons.3.w.0": "n3.w0"}
+    clash = ["layers.0.neurons.1.w.0", "lin.0.neurons.1.w.0"]  # both would be l0.n1.w0: both keep their labels
+    assert short_names(clash) == {}
+    taken = ["layers.0.neurons.1.w.0", "n1.w0"]  # a short name never equals another label
+    assert short_names(taken) == {"layers.0.neurons.1.w.0": "l0.n1.w0"}
+    assert short_names(["a b c d e f g h i", "short.0", "<img src=x>.0.y.1"]) == {}  # only long dotted names
