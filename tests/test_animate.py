@@ -619,14 +619,8 @@ def random_program(rng, n_inputs, n_ops):
     def build(*leaves):
         nodes, used = list(leaves), set()
         for step in steps:
-            op, args = step[0], [nodes[i] for i in step[1]]
             used.update(step[1])
-            a = args[0]
-            out = {"add": lambda: a + args[-1], "sub": lambda: a - args[-1], "mul": lambda: a * args[-1],
-                   "tanh": a.tanh, "sin": a.sin, "cos": a.cos, "sigmoid": a.sigmoid, "square": lambda: a ** 2,
-                   "scale": lambda: a * step[-1], "shift": lambda: a + step[-1],
-                   "exp": lambda: (a * 0.3).tanh().exp()}[op]()
-            nodes.append(out)
+            nodes.append(_apply(step[0], [nodes[i] for i in step[1]], step[-1]))
         ends = [v for i, v in enumerate(nodes) if i not in used]
         root = ends[0]
         for v in ends[1:]:
@@ -634,6 +628,21 @@ def random_program(rng, n_inputs, n_ops):
             nodes.append(root)
         return nodes
     return build
+
+
+def _apply(op, args, number):
+    a, b = args[0], args[-1]
+    if op in BINARY:
+        return a + b if op == "add" else a - b if op == "sub" else a * b
+    if op == "square":
+        return a ** 2
+    if op == "scale":
+        return a * number
+    if op == "shift":
+        return a + number
+    if op == "exp":
+        return (a * 0.3).tanh().exp()
+    return getattr(a, op)()
 
 
 def labelled_graph(build, values):
