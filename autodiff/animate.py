@@ -1,11 +1,14 @@
-"""animate(): one self-contained HTML page that steps through the backward pass of a graph, live.
+"""animate(): one self-contained HTML page that teaches both modes of automatic differentiation on one graph, live.
 
-The page holds one laid-out SVG, the backward pass's steps, and the graph itself: every input and parameter has a
-number field and a slider, and changing one recomputes, in the page, every value, local derivative and grad (the
-built-in ops in JavaScript, from one table, OPS in page.js), and replays the steps on the new numbers. Clicking a node
-shows d(root)/d(node) spelled out as the chain rule, as autodiff.explain writes it. A graph with a user primitive
-(a Python function) is shown but not recomputed. No network access at all: the page's Content-Security-Policy
-forbids it. Scripts can drive the page through `window.autodiffPage` (inputs, setInput, state).
+The page holds one laid-out SVG, the backward pass's steps, and the graph itself. Reverse mode steps through the
+backward pass, each edge a step updates labelled grad(out) × local = contribution; forward mode steps the tangents
+d(node)/d(input) from one input to the root, which ends on that input's grad. Every input and parameter has a
+number field and a slider, and changing one recomputes, in the page, every value, local derivative, grad and
+tangent (the built-in ops in JavaScript, from one table, OPS in page.js), and replays the steps on the new numbers.
+Clicking a node lights its paths to the root and spells d(root)/d(node) out as the chain rule, as autodiff.explain
+writes it. A graph with a user primitive (a Python function) is shown but not recomputed. No network access at
+all: the page's Content-Security-Policy forbids it. Scripts can drive the page through `window.autodiffPage`
+(inputs, setInput, state, explain, highlight, mode, frames, show).
 
 The page is two files beside this one: page.html (its layout and style) and page.js (its script), filled in here.
 """
@@ -29,13 +32,21 @@ __all__ = ["animate"]
 
 def steps(root, graph):
     """The backward pass as the engine runs it, computed aside (no .grad of any Value changes): the final grads,
-    and [(node, [(parent, local derivative, grad after)])], one entry per node whose rules run, in order."""
+    and [(node, [(parent, local derivative, its grad after this edge)], {parent: its grad after the rule})], one
+    entry per node whose rule runs, in order."""
     trace = []
     grads = backprop(graph.order, {root: 1.0}, False, trace)
-    out = []
+    out, running = [], {root: 1.0}  # running: each grad as each edge adds to it (x * x adds twice, in turn)
     for node, rule, after in trace:
         locals_ = [d for d in rule.local_grads if d is not None]
-        out.append((node, [(p, d, g) for (p, g), d in zip(after, locals_)]))
+        updates = []
+        for (p, _), d in zip(after, locals_):
+            c = grads[node] * d
+            running[p] = running[p] + c if p in running else c
+            updates.append((p, d, running[p]))
+        for p, g in after:
+            running[p] = g  # the engine's own numbers from here on
+        out.append((node, updates, dict(after)))
     return grads, out
 
 
@@ -75,11 +86,11 @@ def animate(root: Value, path: str | os.PathLike[str], rankdir: str | None = Non
 
     frames = [{"node": graph.node_id(root), "op": False, "set": {graph.node_id(root): fmt(1.0)}, "edges": [],
                "contrib": {}, "text": f"Step 0: backward() seeds the root: grad({_name(root, graph)}) = 1"}]
-    for k, (node, updates) in enumerate(trace, 1):
+    for k, (node, updates, after) in enumerate(trace, 1):
         nid, g = graph.node_id(node), final[node]
-        parts = [f"grad({_name(p, graph)}) += {fmt(g)} × {fmt(d)} → {fmt(after)}" for p, d, after in updates]
+        parts = [f"grad({_name(p, graph)}) += {fmt(g)} × {fmt(d)} → {fmt(now)}" for p, d, now in updates]
         edges = [f"{nid}e{i}" for i, p in enumerate(node.parents) if type(p) is not Constant]
-        frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(after) for p, _, after in updates},
+        frames.append({"node": nid, "op": True, "set": {graph.node_id(p): fmt(after[p]) for p, _, _ in updates},
                        "edges": edges,  # each labelled on the picture: grad(out) × local derivative = contribution
                        "contrib": {e: f"{fmt(g)} × {fmt(d)} = {fmt(g * d)}" for e, (_, d, _) in zip(edges, updates)},
                        "text": f"Step {k}: the rule of {node.op} at {_name(node, graph)} runs: " + "; ".join(parts)})
@@ -118,11 +129,15 @@ def live_graph(graph, grads, short):
     leaves = [n for n in graph.order if not n.parents and type(n) is not Constant]
     labels = [n.label for n in leaves]
     named = {n.label: graph.node_id(n) for n in leaves if n.label and labels.count(n.label) == 1}
-    inputs = {}
+    inputs = {label: nid for label, nid in named.items()}
     for n in leaves:  # a leaf goes by its label; without one, or with one that two leaves share, by its node id
         nid = graph.node_id(n)
-        name = n.label if named.get(n.label) == nid else nid if nid not in named else f"leaf {nid}"
-        inputs[name] = nid
+        if named.get(n.label) != nid:
+            name, k = nid, 1
+            while name in inputs:  # a name another leaf took: "leaf v1", then "leaf v1 (2)", ...
+                name, k = f"leaf {nid}" + (f" ({k})" if k > 1 else ""), k + 1
+            inputs[name] = nid
+    inputs = dict(sorted(inputs.items(), key=lambda item: int(item[1][1:])))  # in the graph's order
     frozen = ""
     if primitives:
         names = ", ".join(dict.fromkeys(primitives))

@@ -49,13 +49,14 @@ def _quoted_long(text):
     """A DOT string of any length, as quoted pieces joined by + (DOT's concatenation): no piece is too long."""
     pieces = [text[i:i + 4000] for i in range(0, len(text), 4000)] or [""]
     # a backslash as four: Graphviz reads a tooltip as an escString, and its SVG writer halves runs of backslashes
-    escape = lambda t: t.replace("\\", "\\" * 4).replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
+    escape = lambda t: t.replace("\\", "\\" * 4).replace("&", "&amp;").replace('"', '\\"').replace("\n", "\\n")  # noqa: E731
     return " + ".join(f'"{escape(t)}"' for t in pieces)
 
 
 def _escape_record(text):
-    """Text that cannot break a record label: { } | < > and quotes escaped, newlines as line breaks."""
-    text = valid(text).replace("\\", "\\\\")
+    """Text that cannot break a record label, drawn as written: { } | < > and quotes escaped, & as &amp; (Graphviz
+    reads entities in labels), newlines as line breaks."""
+    text = valid(text).replace("\\", "\\\\").replace("&", "&amp;")  # Graphviz reads &amp; and &#60; as entities
     text = re.sub(r'([{}|<>"])', r"\\\1", text)
     return text.replace("\r\n", "\n").replace("\n", "\\n").replace("\r", "\\n")
 

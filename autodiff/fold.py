@@ -12,16 +12,16 @@ __all__ = ["fold", "FOLDED"]
 FOLDED = ("folded",)  # the unit of the nodes farthest from the root, when even the modules are too many
 
 
-AUTO = 60  # draw()'s default: at most this many boxes, and a grouping is kept only if it is at most WIDE across
-WIDE = 12  # boxes side by side at one distance from the inputs (16 neurons of a layer stacked make a tall strip)
+AUTO = 60  # draw()'s default: at most this many boxes, in a picture at most LONG points long and WIDE boxes across:
+LONG, WIDE = 1500, 6  # about 2,000 px on its longest side (a layer of 16 neurons stacked is a tall tangle of edges)
 
 
 def fold(order, values, root, max_nodes):
     """({node: the unit it is folded into}, a note saying what was folded) for a picture of at most max_nodes units.
 
     `values` are the nodes that need a place of their own (not the Constants); a unit is ("group", module name) or
-    FOLDED, and a node absent from the map is drawn itself. max_nodes=None is the default of draw(): at most AUTO
-    units, and no grouping more than WIDE units across (a picture readable at its natural size).
+    FOLDED, and a node absent from the map is drawn itself. max_nodes=None is the default of draw(): a graph of
+    more than AUTO values folds into a picture that is readable at its natural size (_fits).
     """
     auto = max_nodes is None
     limit = AUTO if auto else max_nodes
@@ -34,28 +34,46 @@ def fold(order, values, root, max_nodes):
             break
         unit = _absorb_inputs(order, root, groups)
         note = f"{len(order):,} values: grouped by nn {how}"
-        if _count(values, unit) <= limit and not (auto and _widest(values, unit) > WIDE):
+        if _count(values, unit) <= limit and (not auto or _fits(values, unit)):
             break
-    if _count(values, unit) > limit:
-        unit = _fold_far_nodes(values, root, unit, limit)
+    if _count(values, unit) > limit or (auto and not _fits(values, unit)):
+        kept, grouped = limit, unit
+        if auto:  # the most units near the root that still fit: a long chain keeps its last few links
+            low, high = 2, limit
+            while low < high:
+                middle = (low + high + 1) // 2
+                low, high = (middle, high) if _fits(values, _fold_far_nodes(values, root, grouped, middle)) else \
+                    (low, middle - 1)
+            kept = low
+        unit = _fold_far_nodes(values, root, grouped, kept)
         note = (note + "; " if note else f"{len(order):,} values: ") + \
-            f"the {limit:,} nearest the root shown, the rest folded"
+            f"the {kept:,} nearest the root shown, the rest folded"
     how = "to stay readable" if auto else f"by max_nodes={max_nodes:,}"
     return unit, f"{note} ({how}); draw(root, max_nodes={len(order)}) draws every value"
 
 
-def _widest(values, unit):
-    """The most units at one distance from the inputs (the longest path to them), in the picture of these units."""
-    depth = {}
+def _fits(values, unit):
+    """Whether a picture of these units is at most about LONG points long (its longest path from the inputs to the
+    root, each box as wide as its text and an op's circle) and WIDE units across (at one distance from the inputs)."""
+    end, depth = {}, {}  # unit -> where its box ends (points from the left), and how many boxes precede it
     for node in values:  # topological order: parents first
         u = unit.get(node, node)
-        d = max((depth[unit.get(p, p)] + 1 for p in node.parents if unit.get(p, p) in depth and unit.get(p, p) != u),
-                default=0)
-        depth[u] = max(depth.get(u, 0), d)
+        before = [unit.get(p, p) for p in node.parents if unit.get(p, p) in end and unit.get(p, p) != u]
+        start = max((end[b] for b in before), default=0.0)
+        end[u] = max(end.get(u, 0.0), start + _box(u))
+        depth[u] = max(depth.get(u, 0), max((depth[b] + 1 for b in before), default=0))
     across = {}
     for d in depth.values():
         across[d] = across.get(d, 0) + 1
-    return max(across.values(), default=0)
+    return max(end.values(), default=0) <= LONG and max(across.values(), default=0) <= WIDE
+
+
+def _box(u):
+    """About how many points a unit takes along the picture: its text at 7 points a character, then its edge (and
+    for a Value made by an op, the op's circle)."""
+    if isinstance(u, tuple):  # a group, or the folded rest
+        return 7 * max(len(u[-1] or ""), 12) + 60
+    return 7 * (min(len(u.label or ""), 80) + 28) + 80
 
 
 def _module(param, level):

@@ -1,3 +1,5 @@
+// The script of the page autodiff.animate() writes (see animate.py): the graph's data arrive as JSON, the ops
+// are recomputed from the table OPS, and window.autodiffPage at the end is what scripts and tests drive.
 "use strict";
 const G = JSON.parse(document.getElementById("data").textContent);  // (JSON.parse: a label "__proto__" stays a key)
 
@@ -167,16 +169,20 @@ function captionName(n) {
 function buildFrames(trace) {  // the steps of reverse mode, as animate() writes them
   const out = [{ node: root.id, op: false, set: { [root.id]: fmt(1) }, edges: [], contrib: {},
                  text: "Step 0: backward() seeds the root: grad(" + captionName(root) + ") = 1" }];
+  const running = new Map([[root.id, 1]]);  // each grad as each edge adds to it (x * x adds twice, in turn)
   trace.forEach(([n, after], k) => {
     const parts = [], set = {}, edges = [], contrib = {};
     n.parents.forEach((id, i) => {
       if (n.locals[i] === null) { return; }
-      const p = byId[id];
-      parts.push("grad(" + captionName(p) + ") += " + fmt(n.grad) + " × " + fmt(n.locals[i]) + " → " + fmt(after[i]));
+      const p = byId[id], c = n.grad * n.locals[i];
+      running.set(id, running.has(id) ? running.get(id) + c : c);
+      parts.push("grad(" + captionName(p) + ") += " + fmt(n.grad) + " × " + fmt(n.locals[i]) + " → " +
+                 fmt(running.get(id)));
       set[id] = fmt(after[i]);
       edges.push(n.id + "e" + i);
       contrib[n.id + "e" + i] = fmt(n.grad) + " × " + fmt(n.locals[i]) + " = " + fmt(n.grad * n.locals[i]);
     });
+    n.parents.forEach((id, i) => { if (n.locals[i] !== null) { running.set(id, after[i]); } });
     out.push({ node: n.id, op: true, set: set, edges: edges, contrib: contrib,
                text: "Step " + (k + 1) + ": the rule of " + n.opname + " at " + captionName(n) + " runs: " +
                      parts.join("; ") });
@@ -185,21 +191,24 @@ function buildFrames(trace) {  // the steps of reverse mode, as animate() writes
 }
 
 // ----- forward mode: tangents d(node)/d(input), from one input towards the root --------------------------------
-function tangents(inputId) {  // every node's tangent (Constants aside), and the nodes that depend on the input
-  const t = new Map(), reach = new Set([inputId]);
+function tangents(inputId) {  // every node's tangent (Constants aside), the nodes that depend on the input, and
+  const t = new Map(), reach = new Set([inputId]), size = new Map();  // the size of the terms each tangent sums
   for (const n of order) {
     if (n.constant) { continue; }
-    if (!n.opname) { t.set(n.id, n.id === inputId ? 1 : 0); continue; }
-    let sum = 0;
-    n.parents.forEach((id, i) => { if (n.locals[i] !== null) { sum += t.get(id) * n.locals[i]; } });
+    if (!n.opname) { t.set(n.id, n.id === inputId ? 1 : 0); size.set(n.id, t.get(n.id)); continue; }
+    let sum = 0, big = 0;
+    n.parents.forEach((id, i) => {
+      if (n.locals[i] !== null) { sum += t.get(id) * n.locals[i]; big += Math.abs(size.get(id) * n.locals[i]); }
+    });
     t.set(n.id, sum);
+    size.set(n.id, big);
     if (n.parents.some((id) => reach.has(id))) { reach.add(n.id); }
   }
-  return [t, reach];
+  return [t, reach, size];
 }
 
 function forwardFrames(inputId) {  // the steps of forward mode: one per node that depends on the input, in order
-  const [t, reach] = tangents(inputId), x = byId[inputId], wrt = captionName(x);
+  const [t, reach, size] = tangents(inputId), x = byId[inputId], wrt = captionName(x);
   const seed = {};
   for (const n of order) {
     if (!n.constant && !reach.has(n.id) || n === x) { seed[n.id] = fmt(t.get(n.id)); }
@@ -225,9 +234,10 @@ function forwardFrames(inputId) {  // the steps of forward mode: one per node th
                fmt(t.get(n.id)) });
   }
   const last = out[out.length - 1], tan = t.get(root.id), grad = x.grad;
-  const same = tan === grad ? "equals" : Math.abs(tan - grad) <= 1e-12 * Math.max(Math.abs(tan), Math.abs(grad))
+  // the two modes add the same products in other orders: they agree to rounding, relative to the products' size
+  const same = tan === grad ? "equals" : Math.abs(tan - grad) <= 1e-12 * Math.max(Math.abs(tan), size.get(root.id))
     ? "equals, to rounding (the same products added in another order)," : "differs from";
-  last.text += ". Done: d" + captionName(root) + "/d" + wrt + " = tangent(" + captionName(root) + ") = " +
+  last.text = last.text.replace(/\.$/, "") + ". Done: d" + captionName(root) + "/d" + wrt + " = tangent(" + captionName(root) + ") = " +
     fmt(tan) + ", which " + same + " grad(" + wrt + ") = " + fmt(grad) + " from the reverse pass" +
     (same === "differs from" ? "." : ": the two modes agree.");
   return [out, t];
@@ -516,6 +526,7 @@ function show(k) {
   slider.value = step;
   document.getElementById("step").textContent = "step " + step + " of " + (frames.length - 1);
   document.getElementById("caption").textContent = f.text;
+  if (document.getElementById("main").getBoundingClientRect().top + window.scrollY !== mainTop) { layout(); }
   document.body.dataset.step = step;
   document.body.dataset.current = f.node;
   follow(f);
@@ -525,9 +536,10 @@ function show(k) {
 const natural = [svg.width.baseVal.value, svg.height.baseVal.value];
 // the picture's text is 10 to 11 units of its viewBox (Graphviz's points): at one pixel a unit or more, 10 px or more
 const MIN_SCALE = svg.viewBox.baseVal.width * 1.001 / natural[0], MAX_SCALE = 1.3;
+let mainTop = null;  // where the picture starts: a caption that grows or shrinks moves it, and layout runs again
 function layout() {
   const fit = document.getElementById("fit").checked;
-  const top = document.getElementById("main").getBoundingClientRect().top + window.scrollY;
+  const top = mainTop = document.getElementById("main").getBoundingClientRect().top + window.scrollY;
   const height = Math.max(320, window.innerHeight - top - 14) + "px";
   graphBox.style.height = side.style.height = height;
   const room = [graphBox.clientWidth - 4, graphBox.clientHeight - 4];
@@ -601,9 +613,10 @@ for (const name of names) {
     }
   };
   field.onchange = () => apply(field.value, field);
-  field.onfocus = () => { field.value = pyrepr(n.data).replace(/\.0$/, ""); };  // the exact number, to edit
+  field.onfocus = () => { field.value = pyrepr(n.data).replace(/\.0$/, ""); field.select(); };  // exact, to edit
   field.onblur = () => row.sync();
   range.oninput = () => { dragged = true; try { apply(range.value, range); } finally { dragged = false; } };
+  range.onchange = () => { if (finite(n.data)) { recenter(); range.value = n.data; } };  // let go: centred again
   row.sync = () => {
     const exact = pyrepr(n.data).replace(/\.0$/, "");
     field.value = document.activeElement === field ? exact : shown(n.data);
@@ -663,10 +676,10 @@ function setMode(which, name) {  // reverse mode, or forward mode from the input
   step = 0;
   redraw();
 }
-for (const r of document.querySelectorAll("input[name=mode]")) {
-  r.onchange = () => setMode(r.value, wrtBox.value);
+for (const r of document.querySelectorAll("input[name=mode]")) {  // (then the arrow keys step, not switch modes)
+  r.onchange = () => { setMode(r.value, wrtBox.value); r.blur(); };
 }
-wrtBox.onchange = () => setMode("forward", wrtBox.value);
+wrtBox.onchange = () => { setMode("forward", wrtBox.value); wrtBox.blur(); };
 
 // ----- a node's paths to the root, highlighted, and its chain rule ------------------------------------------------
 let picked = null;

@@ -595,8 +595,21 @@ def test_the_sliders_range_follows_its_input_and_the_page_says_where_the_inputs_
     low, high = (float(page.get_attribute(slider, a)) for a in ("min", "max"))
     assert low < 25 < high and high - low == pytest.approx(4 * 25)  # spans the new number, not -2..6 any more
     assert float(page.input_value(slider)) == 25
-    page.fill(slider, str(high - 1))  # dragging the slider itself keeps its range under the pointer
+    page.eval_on_selector(slider, "(s, v) => { s.value = v; s.dispatchEvent(new Event('input')); }", str(high - 1))
+    # while it is dragged, the slider keeps its range under the pointer
     assert (float(page.get_attribute(slider, "min")), float(page.get_attribute(slider, "max"))) == (low, high)
+    page.dispatch_event(slider, "change")  # let go: centred on the new number, so the next drag can go further
+    low, high = (float(page.get_attribute(slider, a)) for a in ("min", "max"))
+    assert (low + high) / 2 == pytest.approx(page.evaluate("autodiffPage.inputs().x")) and high > 25 * 3
+    page.mouse.move(0, 0)
+    box = page.locator(slider).bounding_box()  # a real drag to the slider's right end, twice: the range grows
+    for _ in range(2):
+        before = page.evaluate("autodiffPage.inputs().x")
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] + 50, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+        assert page.evaluate("autodiffPage.inputs().x") > before
 
 
 # ----- paths, contributions, forward mode, and the page's sizes ------------------------------------------------------
@@ -958,3 +971,90 @@ def test_the_picture_takes_the_orientation_that_fits_a_landscape_window(tmp_path
     assert min(1, 900 / w, 780 / h) == best  # the larger of the two on a 1400x1000 window
     page = (tmp_path / "auto.html").read_text()
     assert ">n14.w0<" in page and 'xlink:title="layers.0.neurons.14.w.0"' in page  # short, whole on hover
+
+
+def test_nodes_with_short_names_or_tooltips_are_highlighted_like_the_others(page, tmp_path):
+    loss = _one_neuron_loss()
+    ids = _ids(loss)
+    w0 = next(k for k, n in ids.items() if n.label == "layers.0.neurons.14.w.0")
+    page.goto(animate(loss, tmp_path / "bp.html").as_uri())
+    page.evaluate(f"autodiffPage.highlight('{w0}')")
+    stroke = "(id) => getComputedStyle(document.querySelector('#' + id + ' polygon')).strokeWidth"
+    assert page.evaluate(stroke, w0) == "5px"  # picked, inside Graphviz's tooltip link
+    frames = page.evaluate("autodiffPage.frames()")
+    k = next(i for i, f in enumerate(frames) if w0 in f["set"])
+    page.evaluate(f"autodiffPage.show({k})")
+    assert page.evaluate("(id) => getComputedStyle(document.querySelector('#' + id + ' polygon')).strokeDasharray",
+                         w0) != "none"
+    assert page.errors == []
+
+
+def test_the_arrow_keys_step_after_a_mode_is_picked(page, tmp_path):
+    page.goto(animate(xy_graph(), tmp_path / "bp.html").as_uri())
+    page.click("input[name=mode][value=forward]")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.body.dataset.mode") == "forward" and page.evaluate("document.body.dataset.step") == "1"
+    page.select_option("#wrt", "y")
+    page.keyboard.press("ArrowRight")
+    assert page.input_value("#wrt") == "y" and page.evaluate("document.body.dataset.step") == "1"
+
+
+def test_forward_mode_says_the_modes_agree_when_the_terms_cancel(page, tmp_path):
+    x = Value(1.0, label="x")
+    y = (x * 0.1 + x * 0.2) - x * 0.3  # d/dx is 0.1 + 0.2 - 0.3: rounding, in two orders
+    y.label = "y"
+    page.goto(animate(y, tmp_path / "bp.html").as_uri())
+    page.evaluate("autodiffPage.mode('forward', 'x')")
+    text = page.evaluate("autodiffPage.frames()").pop()["text"]
+    assert "the two modes agree" in text and "differs" not in text
+    page.goto(animate(Value(2.0, label="z"), tmp_path / "leaf.html").as_uri())  # a leaf is its own root
+    page.evaluate("autodiffPage.mode('forward', 'z')")
+    text = page.evaluate("autodiffPage.frames()").pop()["text"]
+    assert ".." not in text and "the two modes agree" in text
+
+
+def test_every_leaf_keeps_a_field_whatever_the_labels(page, tmp_path):
+    a, b, c = Value(1.0, label="v1"), Value(2.0), Value(3.0, label="leaf v1")
+    root = a * b + c
+    page.goto(animate(root, tmp_path / "bp.html").as_uri())
+    inputs = page.evaluate("autodiffPage.inputs()")
+    assert sorted(inputs.values()) == [1.0, 2.0, 3.0] and "v1" in inputs and "leaf v1" in inputs
+    assert page.locator("#inputs input[type=text]").count() == 3
+
+
+def test_typing_into_a_rounded_field_replaces_its_number(page, tmp_path):
+    x = Value(0.1 + 0.2, label="x")
+    y = x * 3.0
+    page.goto(animate(y, tmp_path / "bp.html").as_uri())
+    page.focus("#fit")
+    page.keyboard.press("Tab")  # the keyboard's way into the first input's field
+    assert page.evaluate("document.activeElement.dataset.input") == "x"
+    page.keyboard.type("0.7")
+    page.keyboard.press("Enter")
+    assert page.evaluate("autodiffPage.inputs().x") == 0.7 and page.inner_text("#status") == ""
+
+
+def test_an_input_used_twice_shows_its_grad_growing_edge_by_edge(page, tmp_path):
+    from autodiff.draw import fmt
+    x = Value(0.3, label="x")
+    y = x * x
+    y.label = "y"
+    path = animate(y, tmp_path / "bp.html")
+    text = frames_of(path)[1]["text"]
+    half = 1.0 * 0.3
+    assert text.count(f"→ {fmt(half)};") == 1 and text.endswith(f"→ {fmt(half + half)}")
+    page.goto(path.as_uri())
+    page.evaluate("autodiffPage.setInput('x', 0.3)")
+    assert page.evaluate("autodiffPage.frames()") == frames_of(path)
+
+
+def test_a_caption_that_grows_never_pushes_the_picture_out_of_the_window(page, tmp_path):
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    xs = [Value(0.5 + k, label=f"an input with a long, long name, number {k} " + "of many words " * 3) for k in range(3)]
+    root = xs[0] * xs[1] + xs[2]
+    page.goto(animate(root, tmp_path / "bp.html").as_uri())
+    for name in page.evaluate("Object.keys(autodiffPage.inputs())"):
+        page.evaluate("(n) => autodiffPage.mode('forward', n)", name)
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+            assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")

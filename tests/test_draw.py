@@ -239,9 +239,10 @@ def test_a_hundred_thousand_node_graph_draws_collapsed():
     y = Value(0.5)
     for _ in range(50_000):
         y = y * 0.99999 + 0.00001
-    src = draw(y).source  # by default, at most 60 boxes
-    assert len(value_records(src)) == 60
-    assert "the 60 nearest the root shown, the rest folded (to stay readable)" in src
+    src = draw(y).source  # by default, as many of the nearest as make a picture about 2,000 px long at most
+    kept = len(value_records(src))
+    assert 2 <= kept <= 60
+    assert f"the {kept} nearest the root shown, the rest folded (to stay readable)" in src
     assert f"draw(root, max_nodes={len(_all(y))}) draws every value" in src  # how to unfold it
 
 
@@ -265,6 +266,30 @@ def test_by_default_one_samples_mlp_loss_draws_readable_at_its_natural_size(tmp_
     small = MLP(2, [4, 4, 1], seed=0)  # narrow layers stay by neuron: a learner sees the neurons
     src = draw((small([0.5, -1.2])[0] - 1.0) ** 2).source
     assert "grouped by nn neuron" in src and len([a for a in nodes(src).values() if "box3d" in a]) == 9
+
+
+@needs_renderer
+@pytest.mark.parametrize("case", ["mlp 2 12 12 1", "mlp 2 10 10 1", "mlp 3 8 8 8 1", "mlp 2 16 16 4", "chain"])
+def test_by_default_big_graphs_draw_at_most_about_2000_px_long(tmp_path, case):
+    import re
+    from nn import MLP
+    from autodiff import save_svg
+    if case == "chain":
+        root = Value(0.5, label="x")
+        for _ in range(500):
+            root = root * 1.01 + 0.1
+    else:
+        sizes = [int(k) for k in case.split()[1:]]
+        out = MLP(sizes[0], sizes[1:], seed=0)([0.1 * (k + 1) for k in range(sizes[0])])
+        root = out[0]
+        for o in out[1:]:
+            root = root + o
+        root = (root - 1.0) ** 2
+    root.backward()
+    svg = save_svg(root, tmp_path / "big.svg").read_text()
+    width, height = (float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg).groups())
+    assert max(width, height) * 4 / 3 <= 2100, (case, width, height)
+    assert "to stay readable" in svg and f"max_nodes={len(_all(root))}" in svg
 
 
 # ----- rendering -------------------------------------------------------------------------------------------------
@@ -530,3 +555,15 @@ def test_short_names_keep_labels_apart():
     taken = ["layers.0.neurons.1.w.0", "n1.w0"]  # a short name never equals another label
     assert short_names(taken) == {"layers.0.neurons.1.w.0": "l0.n1.w0"}
     assert short_names(["a b c d e f g h i", "short.0", "<img src=x>.0.y.1"]) == {}  # only long dotted names
+
+
+@needs_renderer
+def test_labels_are_drawn_as_written_even_with_entities(tmp_path):
+    import html
+    import re
+    from autodiff import save_svg
+    labels = ["a&amp;b", "a&b", "&#60;img&#62;", "&lt;"]
+    xs = [Value(float(k), label=label) for k, label in enumerate(labels)]
+    svg = save_svg(xs[0] + xs[1] + xs[2] + xs[3], tmp_path / "e.svg").read_text()
+    shown = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+    assert all(label in shown for label in labels)
