@@ -24,9 +24,10 @@ def draw(root: Value, rankdir: str = "LR", show_grad: bool = True, show_local: b
     """The graph that computed `root` as a graphviz.Digraph: a record per Value (label, data, grad), a small node
     per op, one edge per use of a Value, and the local derivative on each edge.
 
-    A big graph folds (an nn neuron's values into one box, then a layer's, then those farthest from the root into
-    one) so that the picture stays readable: by default into at most 60 boxes, none more than 12 across; with
-    `max_nodes`, into at most that many. The picture says what it folded; a max_nodes as big as the graph unfolds it.
+    A graph of more than 60 values folds (an nn neuron's values into one box, then a layer's, then those farthest
+    from the root into one) so that the picture stays readable at its natural size: by default at most 60 boxes,
+    6 side by side, about 2,000 px long; with `max_nodes`, at most that many boxes. The picture says what it
+    folded; a max_nodes as big as the graph unfolds it.
 
     In Jupyter the result displays itself; `.render()` or save_svg() write files; `.source` is the DOT text.
     """
