@@ -357,8 +357,8 @@ function explain(id) {  // autodiff.explain's text, with the page's numbers
   return head + " = " + symbolic.join(" + ") + "\n  = " + numeric.join(" + ") + "\n  = " + num(sum);
 }
 
-function pathEdges(id) {  // every edge on a path from the node to the root: [[from id, to id, edge's index]]
-  const { node, reach } = chainOf(id), out = [];
+function pathEdges({ node, reach }) {  // every edge on a path from chainOf's node to the root: [[from, to, index]]
+  const out = [];
   if (node === root) { return out; }
   for (const n of order) {
     if (reach.has(n.id) && n !== node) {
@@ -699,7 +699,7 @@ function mark(edges, nodeIds) {  // these edges and nodes drawn as on a path (an
   }
 }
 function pick(id) {  // the node's paths to the root on the picture and in the pane; returns the edges, once each
-  const edges = pathEdges(id), chain = chainOf(id);
+  const chain = chainOf(id), edges = pathEdges(chain);  // (the paths found once, for both)
   picked = id;
   for (const el of svg.querySelectorAll(".picked")) { el.classList.remove("picked"); }
   const el = document.getElementById(id);
